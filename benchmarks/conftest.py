@@ -1,0 +1,1 @@
+"""pytest-benchmark configuration: ours and the baseline share a group per case."""

@@ -1,0 +1,34 @@
+"""rtcengine: a WebRTC engine for Python with a compiled Cython core."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+# No pure-Python fallback (DESIGN.md rule 6): the compiled core is the engine.
+try:
+    from rtcengine._core import buffer as _buffer  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised by a subprocess test
+    raise ImportError(
+        "rtcengine's compiled core (rtcengine._core) is not built. Install the "
+        "package with `pip install .` (or a wheel), or build in place for "
+        "development with `python setup.py build_ext --inplace`. It needs a C "
+        "compiler, Cython >= 3 and the OpenSSL headers (Debian: libssl-dev "
+        f"pkg-config). Original error: {exc}"
+    ) from exc
+
+from rtcengine.exceptions import (
+    InvalidAccessError,
+    InvalidModificationError,
+    InvalidStateError,
+    OperationError,
+    ParseError,
+)
+
+__all__ = [
+    "InvalidAccessError",
+    "InvalidModificationError",
+    "InvalidStateError",
+    "OperationError",
+    "ParseError",
+    "__version__",
+]

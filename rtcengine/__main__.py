@@ -1,0 +1,5 @@
+import sys
+
+from rtcengine.cli import main
+
+sys.exit(main())
