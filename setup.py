@@ -159,7 +159,6 @@ def build_extensions() -> list[Extension]:
         "binding": False,
         "linetrace": debug,
         "profile": False,
-        "warn.unused_result": True,
         "warn.maybe_uninitialized": True,
     }
     return cythonize(
