@@ -614,7 +614,7 @@ cdef class DataChunk(Chunk):
         self._type = CT_DATA
         self._user_data = b""
 
-    def __init__(self, int flags=FLAG_BEGINNING | FLAG_END, uint32_t tsn=0,
+    def __init__(self, uint8_t flags=FLAG_BEGINNING | FLAG_END, uint32_t tsn=0,
                  uint16_t stream_id=0, uint16_t stream_seq=0, uint32_t protocol=0,
                  user_data=b""):
         self.flags = flags
@@ -684,7 +684,7 @@ cdef class IDataChunk(Chunk):
         self._type = CT_I_DATA
         self._user_data = b""
 
-    def __init__(self, int flags=FLAG_BEGINNING | FLAG_END, uint32_t tsn=0,
+    def __init__(self, uint8_t flags=FLAG_BEGINNING | FLAG_END, uint32_t tsn=0,
                  uint16_t stream_id=0, uint32_t mid=0, uint32_t fsn=0,
                  uint32_t protocol=0, user_data=b""):
         self.flags = flags
@@ -754,7 +754,7 @@ cdef class BaseInitChunk(Chunk):
     _fields = ("flags", "initiate_tag", "advertised_rwnd", "outbound_streams",
                "inbound_streams", "initial_tsn", "params")
 
-    def __init__(self, int flags=0, uint32_t initiate_tag=0, uint32_t advertised_rwnd=0,
+    def __init__(self, uint8_t flags=0, uint32_t initiate_tag=0, uint32_t advertised_rwnd=0,
                  uint16_t outbound_streams=0, uint16_t inbound_streams=0,
                  uint32_t initial_tsn=0, params=None):
         self.flags = flags
@@ -869,7 +869,7 @@ cdef class SackChunk(Chunk):
     def __cinit__(self):
         self._type = CT_SACK
 
-    def __init__(self, int flags=0, uint32_t cumulative_tsn=0, uint32_t advertised_rwnd=0,
+    def __init__(self, uint8_t flags=0, uint32_t cumulative_tsn=0, uint32_t advertised_rwnd=0,
                  gaps=None, duplicates=None):
         self.flags = flags
         self.cumulative_tsn = cumulative_tsn
@@ -920,7 +920,7 @@ cdef class _TlvChunk(Chunk):
 
     _fields = ("flags", "params")
 
-    def __init__(self, int flags=0, params=None):
+    def __init__(self, uint8_t flags=0, params=None):
         self.flags = flags
         self.params = list(params) if params is not None else []
 
@@ -966,7 +966,7 @@ cdef class _CauseChunk(_TlvChunk):
     # ABORT / ERROR: the TLV list holds error causes (code, info).
     _fields = ("flags", "causes")
 
-    def __init__(self, int flags=0, causes=None, params=None):
+    def __init__(self, uint8_t flags=0, causes=None, params=None):
         self.flags = flags
         src = causes if causes is not None else params
         self.params = list(src) if src is not None else []
@@ -1020,7 +1020,7 @@ cdef class ShutdownChunk(Chunk):
     def __cinit__(self):
         self._type = CT_SHUTDOWN
 
-    def __init__(self, int flags=0, uint32_t cumulative_tsn=0):
+    def __init__(self, uint8_t flags=0, uint32_t cumulative_tsn=0):
         self.flags = flags
         self.cumulative_tsn = cumulative_tsn
 
@@ -1038,7 +1038,7 @@ cdef class ShutdownChunk(Chunk):
 
 cdef class _EmptyChunk(Chunk):
     # A chunk without a value (extra bytes on input are ignored).
-    def __init__(self, int flags=0):
+    def __init__(self, uint8_t flags=0):
         self.flags = flags
 
 
@@ -1105,7 +1105,7 @@ cdef class CookieEchoChunk(_RawChunk):
     def __cinit__(self):
         self._type = CT_COOKIE_ECHO
 
-    def __init__(self, int flags=0, cookie=b""):
+    def __init__(self, uint8_t flags=0, cookie=b""):
         self.flags = flags
         self._value = _as_bytes(cookie)
 
@@ -1136,7 +1136,7 @@ cdef class UnknownChunk(_RawChunk):
 
     _fields = ("type", "flags", "value")
 
-    def __init__(self, int type, int flags=0, value=b""):
+    def __init__(self, uint8_t type, uint8_t flags=0, value=b""):
         self._type = type
         self.flags = flags
         self._value = _as_bytes(value)
@@ -1165,7 +1165,7 @@ cdef class ForwardTsnChunk(Chunk):
     def __cinit__(self):
         self._type = CT_FORWARD_TSN
 
-    def __init__(self, int flags=0, uint32_t cumulative_tsn=0, streams=None):
+    def __init__(self, uint8_t flags=0, uint32_t cumulative_tsn=0, streams=None):
         self.flags = flags
         self.cumulative_tsn = cumulative_tsn
         self.streams = list(streams) if streams is not None else []
@@ -1205,7 +1205,7 @@ cdef class IForwardTsnChunk(Chunk):
     def __cinit__(self):
         self._type = CT_I_FORWARD_TSN
 
-    def __init__(self, int flags=0, uint32_t cumulative_tsn=0, streams=None):
+    def __init__(self, uint8_t flags=0, uint32_t cumulative_tsn=0, streams=None):
         self.flags = flags
         self.cumulative_tsn = cumulative_tsn
         self.streams = list(streams) if streams is not None else []
@@ -1982,25 +1982,25 @@ cdef class PacketWriter:
         self.begin_c(source_port, destination_port, verification_tag)
 
     def add_data(self, uint32_t tsn, uint16_t stream_id, uint16_t stream_seq,
-                 uint32_t protocol, user_data, int flags=FLAG_BEGINNING | FLAG_END) -> bool:
+                 uint32_t protocol, user_data, uint8_t flags=FLAG_BEGINNING | FLAG_END) -> bool:
         cdef const uint8_t* p
         cdef Py_ssize_t n
         cdef InputView v
         if type(user_data) is bytes:
             p = <const uint8_t*>PyBytes_AS_STRING(user_data)
             n = PyBytes_GET_SIZE(user_data)
-            return self.add_data_c(<uint8_t>flags, tsn, stream_id, stream_seq, protocol, p, n) == 1
+            return self.add_data_c(flags, tsn, stream_id, stream_seq, protocol, p, n) == 1
         v = InputView()
         v.acquire(user_data)
-        return self.add_data_c(<uint8_t>flags, tsn, stream_id, stream_seq, protocol,
+        return self.add_data_c(flags, tsn, stream_id, stream_seq, protocol,
                                v.ptr, v.length) == 1
 
     def add_idata(self, uint32_t tsn, uint16_t stream_id, uint32_t mid, uint32_t fsn,
-                  uint32_t protocol, user_data, int flags=FLAG_BEGINNING | FLAG_END) -> bool:
+                  uint32_t protocol, user_data, uint8_t flags=FLAG_BEGINNING | FLAG_END) -> bool:
         cdef InputView v = InputView()
         v.acquire(user_data)
         # RFC 8260 §2.1: PPID in the first fragment, FSN in the others.
-        return self.add_idata_c(<uint8_t>flags, tsn, stream_id, mid,
+        return self.add_idata_c(flags, tsn, stream_id, mid,
                                 protocol if flags & FLAG_BEGINNING else fsn,
                                 v.ptr, v.length) == 1
 
@@ -2034,11 +2034,11 @@ cdef class PacketWriter:
         self._chunks += 1
         return True
 
-    def add_raw(self, int chunk_type, int flags, value=b"") -> bool:
+    def add_raw(self, uint8_t chunk_type, uint8_t flags, value=b"") -> bool:
         """Add a chunk from its type, flags and value bytes."""
         cdef InputView v = InputView()
         v.acquire(value)
-        return self.add_raw_c(<uint8_t>chunk_type, <uint8_t>flags, v.ptr, v.length) == 1
+        return self.add_raw_c(chunk_type, flags, v.ptr, v.length) == 1
 
     def finish(self) -> int:
         """Store the checksum; return the packet length."""
