@@ -1,0 +1,89 @@
+"""RTCP: compound parse, TWCC, NACK build, allocation-free walks (vs aiortc)."""
+
+from __future__ import annotations
+
+import array
+
+from rtcengine._bench import Case
+from rtcengine._core import rtcp
+from tests.vectors import load
+
+
+def _vectors() -> dict[str, bytes]:
+    return {p["id"]: bytes.fromhex(p["hex"]) for p in load("rtcp/rtcp_packets.json")["packets"]}
+
+
+def cases() -> list[Case]:
+    vec = _vectors()
+    sr_sdes = vec["aiortc-compound-sr-sdes"]
+    dump = vec["pion-compound-real-dump"]  # RR + SDES + BYE + PLI + RRR + APP
+    twcc = vec["pion-twcc-example6"]
+    lost = [100, 101, 105, 130, 131, 132, 200, 250, 251, 270]
+
+    # 64 datagrams (SR+SDES and the dump, alternating) in one buffer.
+    batch = 64
+    datagrams = [sr_sdes if i % 2 == 0 else dump for i in range(batch)]
+    blob = b"".join(datagrams)
+    offsets = array.array("i")
+    lengths = array.array("i")
+    pos = 0
+    for d in datagrams:
+        offsets.append(pos)
+        lengths.append(len(d))
+        pos += len(d)
+    counts = array.array("i", [0] * batch)
+    out = array.array("i", [0] * (4 * 8 * batch))
+    one = array.array("i", [0] * 64)
+
+    def twcc_parse() -> object:
+        return rtcp.parse_compound(twcc)[0].arrivals  # type: ignore[attr-defined]
+
+    out_cases = [
+        Case(
+            name="RTCP compound parse (SR+SDES)",
+            ours=lambda: rtcp.parse_compound(sr_sdes),
+            bytes_per_op=len(sr_sdes),
+            target_ratio=10.0,
+        ),
+        Case(
+            name="RTCP compound parse (RR+SDES+BYE+PLI+RRR+APP)",
+            ours=lambda: rtcp.parse_compound(dump),
+            bytes_per_op=len(dump),
+            note="aiortc skips the APP packet",
+        ),
+        Case(
+            name="RTCP TWCC parse + arrivals (9 statuses)",
+            ours=twcc_parse,
+            note="aiortc cannot parse TWCC",
+        ),
+        Case(
+            name="RTCP NACK build+marshal (10 lost)",
+            ours=lambda: rtcp.RtcpNackPacket(1, 2, lost=lost).marshal(),
+        ),
+        Case(
+            name="RTCP walk_compound (6 packets, no allocation)",
+            ours=lambda: rtcp.walk_compound(dump, one),
+            bytes_per_op=len(dump),
+            note="C-level walk, no Python object per packet",
+        ),
+        Case(
+            name=f"RTCP walk_batch ({batch} compounds)",
+            ours=lambda: rtcp.walk_batch(blob, offsets, lengths, counts, out),
+            ops_per_call=batch,
+            bytes_per_op=len(blob) // batch,
+            note="per compound; C-level batch",
+        ),
+    ]
+    try:
+        from aiortc.rtp import RtcpPacket, RtcpRtpfbPacket
+
+        for case, data in ((out_cases[0], sr_sdes), (out_cases[1], dump)):
+            case.baseline = lambda data=data: RtcpPacket.parse(data)
+            case.baseline_name = "aiortc RtcpPacket.parse"
+        out_cases[3].baseline = lambda: bytes(
+            RtcpRtpfbPacket(fmt=1, ssrc=1, media_ssrc=2, lost=lost)
+        )
+        out_cases[3].baseline_name = "aiortc RtcpRtpfbPacket"
+    except ImportError:
+        pass
+    return out_cases
