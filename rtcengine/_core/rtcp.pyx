@@ -528,6 +528,12 @@ cdef class SdesChunk:
         return f"SdesChunk(ssrc={self.ssrc}, items={self.items!r})"
 
 
+# aiortc's names for the same blocks.
+RtcpReceiverInfo = ReportBlock
+RtcpSenderInfo = SenderInfo
+RtcpSourceInfo = SdesChunk
+
+
 # ---------------------------------------------------------------------------
 # The packet base: sizes, padding, marshal, parse.
 
