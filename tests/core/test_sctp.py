@@ -289,7 +289,7 @@ def test_negative_packet(name: str, raw: bytes, match: str) -> None:
 
 def test_framing_errors_also_from_walk_chunks() -> None:
     out = array.array("i", [0] * 64)
-    for name, raw, match in NEGATIVE_PACKETS[:5]:
+    for _name, raw, match in NEGATIVE_PACKETS[:5]:
         with pytest.raises(sctp.ParseError, match=match):
             sctp.walk_chunks(raw, out)
     # walk_chunks checks framing only: the association sees the empty DATA
@@ -479,7 +479,7 @@ def test_walk_chunks_bundle_and_buffers() -> None:
     offsets = [out[4 * i + 2] for i in range(5)]
     lengths = [out[4 * i + 3] for i in range(5)]
     assert lengths == [17, 18, 19, 20, 21]
-    for off, length, c in zip(offsets, lengths, chunks):
+    for off, length, c in zip(offsets, lengths, chunks, strict=True):
         assert pkt[off:off + length] == c.marshal()[:length]
     with pytest.raises(ValueError, match="more than 4 chunks"):
         sctp.walk_chunks(pkt, array.array("i", [0] * 16))
@@ -582,7 +582,7 @@ def test_differential_reconfig_params_vs_aiortc(params: Any) -> None:
     theirs = a.ReconfigChunk()
     theirs.params = params
     ours = sctp.ReconfigChunk.parse(bytes(theirs))
-    for (t, v), typed in zip(params, ours.requests):
+    for (t, v), typed in zip(params, ours.requests, strict=True):
         want = a.RECONFIG_PARAM_TYPES[t].parse(v)
         for name in vars(want):
             assert getattr(typed, name) == getattr(want, name), name
@@ -611,7 +611,7 @@ def test_differential_packets_vs_aiortc(chunks: Any, src: int, dst: int, vtag: i
     ours = sctp.parse_packet(raw)
     assert ours[:3] == theirs[:3]
     assert len(ours[3]) == len(theirs[3])
-    for o, t in zip(ours[3], theirs[3]):
+    for o, t in zip(ours[3], theirs[3], strict=True):
         same_fields(o, t)
     assert sctp.Packet.parse(raw).marshal() == raw
     assert sctp.Packet.parse(first).marshal() == first
@@ -643,7 +643,7 @@ def _parse_all(data: bytes) -> None:
         for c in chunks:
             c.marshal()
             if isinstance(c, sctp.ReconfigChunk):
-                c.requests
+                assert len(c.requests) == len(c.params)
         assert sctp.Packet.parse(pkt.marshal()).chunks == chunks
     out = array.array("i", [0] * 4 * 400)
     try:
