@@ -130,7 +130,14 @@ def build_extensions() -> list[Extension]:
         san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
                "-fno-sanitize-recover=undefined"]
         cflags = [f for f in cflags if not f.startswith("-O")] + ["-O1", "-g"] + san
-        ldflags += san
+        if "clang" in os.environ.get("CC", ""):
+            # clang: coverage edges for libFuzzer/atheris; the ASan runtime comes
+            # from atheris' asan_with_fuzzer.so (LD_PRELOAD, see fuzz/run.py).
+            cflags.append("-fsanitize=fuzzer-no-link")
+            ldflags += ["-fsanitize=address,undefined", "-shared-libasan"]
+        else:
+            # gcc: links its own libasan; fuzz/run.py preloads that one.
+            ldflags += san
     if env_flag("RTCENGINE_WERROR"):
         cflags.append("-Werror")
     if sys.platform == "win32":  # MSVC understands none of the GCC flags above

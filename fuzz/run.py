@@ -29,24 +29,36 @@ def targets() -> list[str]:
     return sorted(p.stem.removeprefix("fuzz_") for p in HERE.glob("fuzz_*.py"))
 
 
-def core_is_sanitized() -> bool:
-    """True when the built rtcengine extensions link the ASan runtime."""
-    for so in (ROOT / "rtcengine" / "_core").glob("*.so"):
-        try:
-            out = subprocess.run(["ldd", str(so)], capture_output=True, text=True).stdout
-        except FileNotFoundError:
-            return False
-        return "libasan" in out
-    return False
+def sanitizer_runtime() -> str | None:
+    """The ASan runtime to preload for the built extensions, or None if unsanitized.
+
+    gcc builds link gcc's libasan (preload that one; atheris then sees Python
+    coverage and ASan checks the C code); clang builds carry coverage edges and
+    take the runtime from atheris' asan_with_fuzzer.so.
+    """
+    sos = sorted((ROOT / "rtcengine" / "_core").glob("*.so"))
+    if not sos:
+        return None
+    ldd = subprocess.run(["ldd", str(sos[0])], capture_output=True, text=True).stdout
+    if "libasan" in ldd:
+        path = subprocess.run(
+            ["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True
+        ).stdout.strip()
+        return path or None
+    nm = subprocess.run(["nm", "-D", str(sos[0])], capture_output=True, text=True).stdout
+    if "__asan_" in nm:
+        import atheris
+
+        return str(Path(atheris.path()) / "asan_with_fuzzer.so")
+    return None
 
 
 def asan_env() -> dict[str, str]:
     env = dict(os.environ)
-    if not core_is_sanitized():
+    runtime = sanitizer_runtime()
+    if runtime is None:
         return env
-    import atheris
-
-    env["LD_PRELOAD"] = str(Path(atheris.path()) / "asan_with_fuzzer.so")
+    env["LD_PRELOAD"] = runtime
     # Python's allocator confuses leak detection; detect memory errors, not leaks.
     env.setdefault("ASAN_OPTIONS", "detect_leaks=0:allocator_may_return_null=1")
     return env
