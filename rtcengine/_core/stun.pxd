@@ -102,6 +102,9 @@ cdef class Message:
     cdef int parse_c(self, object data) except -1
     # Index of the first attribute of type t in the scan table, or -1.
     cdef int find_c(self, uint16_t t) noexcept
+    # Pointer to the value of attribute i of the scan table (length in *n):
+    # raw bytes as received, valid until the next parse.  NULL if i is out of range.
+    cdef const uint8_t* value_c(self, int i, Py_ssize_t* n) noexcept
     # Checks over the bytes as received (0/1; 0 when not a parsed message).
     cdef int check_integrity_c(self, HmacKey key) noexcept
     cdef int check_fingerprint_c(self) noexcept

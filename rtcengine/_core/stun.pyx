@@ -11,9 +11,9 @@ allocating.  Integrity and fingerprint are checked over the bytes as received
 (RFC 8489 §14.5, §14.6, §14.7), never over a re-serialisation.
 
 Only RFC 5389/8489 messages (with the magic cookie) are accepted; RFC 3489
-"classic STUN" is rejected with a ParseError: ICE (RFC 8445 §7.2.2, §16) and
-TURN (RFC 8656) both require the magic cookie, and accepting classic messages
-would weaken the RFC 7983 demux.
+"classic STUN" is rejected with a ParseError: ICE (RFC 8445) and TURN
+(RFC 8656) are defined over RFC 5389/8489 STUN, every WebRTC peer sends the
+cookie, and the cookie is what makes the RFC 7983 demux check cheap and safe.
 
 Attribute values (``Message.get(ATTR_X)`` / ``Message.attributes``):
 
@@ -95,7 +95,7 @@ ATTR_CHANGE_REQUEST = 0x0003            # RFC 5780 §7.2
 ATTR_USERNAME = 0x0006                  # RFC 8489 §14.3
 ATTR_MESSAGE_INTEGRITY = 0x0008         # RFC 8489 §14.5
 ATTR_ERROR_CODE = 0x0009                # RFC 8489 §14.8
-ATTR_UNKNOWN_ATTRIBUTES = 0x000A        # RFC 8489 §14.9
+ATTR_UNKNOWN_ATTRIBUTES = 0x000A        # RFC 8489 §14.13
 ATTR_CHANNEL_NUMBER = 0x000C            # RFC 8656 §18.1
 ATTR_LIFETIME = 0x000D                  # RFC 8656 §18.2
 ATTR_XOR_PEER_ADDRESS = 0x0012          # RFC 8656 §18.3
@@ -115,7 +115,7 @@ ATTR_XOR_MAPPED_ADDRESS = 0x0020        # RFC 8489 §14.2
 ATTR_RESERVATION_TOKEN = 0x0022         # RFC 8656 §18.10
 ATTR_PRIORITY = 0x0024                  # RFC 8445 §16.1
 ATTR_USE_CANDIDATE = 0x0025             # RFC 8445 §16.1
-ATTR_PADDING = 0x0026                   # RFC 5780 §7.4
+ATTR_PADDING = 0x0026                   # RFC 5780 §7.6
 ATTR_RESPONSE_PORT = 0x0027             # RFC 5780 §7.5
 ATTR_CONNECTION_ID = 0x002A             # RFC 6062 §6.2
 ATTR_ADDITIONAL_ADDRESS_FAMILY = 0x8000  # RFC 8656 §18.11
@@ -220,7 +220,7 @@ cdef enum Kind:
     K_ERROR          # RFC 8489 §14.8
     K_ADDR_ERROR     # RFC 8656 §18.12
     K_ICMP           # RFC 8656 §18.13
-    K_UNKNOWN        # RFC 8489 §14.9: list of 16-bit types
+    K_UNKNOWN        # RFC 8489 §14.13: list of 16-bit types
     K_PWALG          # RFC 8489 §14.12
     K_PWALGS         # RFC 8489 §14.11
     K_NETINFO        # webrtc.org GOOG-NETWORK-INFO: two 16-bit values
@@ -565,7 +565,10 @@ cdef int stun_verify(const uint8_t* p, Py_ssize_t n, HmacKey key,
             return STUN_VERIFY_BAD_FINGERPRINT
     elif require_fingerprint:
         return STUN_VERIFY_BAD_FINGERPRINT
-    if (scratch.mi if key.digest_size == 20 else scratch.mi256) < 0:
+    if key.digest_size == 20:
+        if scratch.mi < 0:
+            return STUN_VERIFY_NO_INTEGRITY
+    elif key.digest_size != 32 or scratch.mi256 < 0:
         return STUN_VERIFY_NO_INTEGRITY
     r = stun_check_integrity(p, scratch, key)
     if r != 1:
@@ -954,6 +957,13 @@ cdef class Message:
             if self._scan.attrs[i].type == t:
                 return i
         return -1
+
+    cdef const uint8_t* value_c(self, int i, Py_ssize_t* n) noexcept:
+        if not self._parsed or i < 0 or i >= self._scan.count:
+            n[0] = 0
+            return NULL
+        n[0] = self._scan.attrs[i].length
+        return self._view.ptr + self._scan.attrs[i].offset
 
     cdef object _decode_at(self, int i):
         cdef StunAttr* a = &self._scan.attrs[i]
@@ -1352,7 +1362,8 @@ def verify_batch(buf, offsets, lengths, key, out_status,
     ``buf[offsets[i]:offsets[i] + lengths[i]]``) with one key, in C without a
     Python call per message.  ``out_status[i]`` gets a VERIFY_* code;
     returns how many are VERIFY_OK.  The index arrays are any integer buffers
-    (array.array, numpy)."""
+    (array.array, numpy).  ``key``: an HmacKey ("sha256" checks
+    MESSAGE-INTEGRITY-SHA256) or bytes (HMAC-SHA1)."""
     cdef HmacKey k = as_hmac_key(key, "sha1")
     cdef InputView data = InputView()
     cdef Py_buffer ov, lv, sv
