@@ -701,9 +701,12 @@ cdef class RtpPacket:
             store_u16(p + pos + 2, <uint16_t>(self._ext_len >> 2))
             pos += EXT_HEADER_SIZE
             # memmove: an in-place rewrite of the parsed buffer overlaps itself.
-            memmove(p + pos, self._ext_ptr, <size_t>self._ext_len)
+            # (A NULL source with length 0 is still undefined for memmove.)
+            if self._ext_len:
+                memmove(p + pos, self._ext_ptr, <size_t>self._ext_len)
             pos += self._ext_len
-        memmove(p + pos, self._pay_ptr, <size_t>self._pay_len)
+        if self._pay_len:
+            memmove(p + pos, self._pay_ptr, <size_t>self._pay_len)
         pos += self._pay_len
         if self._padding_size:
             # RFC 3550 §5.1: padding octets, the last one holding the count.
