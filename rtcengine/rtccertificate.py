@@ -15,7 +15,7 @@ import datetime
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -26,7 +26,6 @@ from rtcengine.exceptions import InvalidAccessError
 if TYPE_CHECKING:
     from rtcengine._core.dtls import DtlsEndpoint
 
-T = TypeVar("T", bound="RTCCertificate")
 
 # RFC 8122 §5 hash function textual names -> cryptography hashes.  sha-256 is
 # what browsers send; sha-384/512 on request.
@@ -128,10 +127,10 @@ class RTCCertificate:
 
     @classmethod
     def generateCertificate(
-        cls: type[T],
+        cls,
         keygenAlgorithm: str | Mapping[str, Any] | None = None,
         expires: datetime.timedelta | float | None = None,
-    ) -> T:
+    ) -> Self:
         """Create a self-signed certificate and key.
 
         ``keygenAlgorithm``: None or ``"ECDSA"`` (P-256, the default), or
@@ -152,7 +151,7 @@ class RTCCertificate:
             lifetime = MAX_LIFETIME
         key = _generate_key(keygenAlgorithm)
         name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, os.urandom(16).hex())])
-        now = datetime.datetime.now(tz=datetime.timezone.utc)
+        now = datetime.datetime.now(tz=datetime.UTC)
         cert = (
             x509.CertificateBuilder()
             .subject_name(name)
@@ -175,9 +174,7 @@ class RTCCertificate:
         """webrtc-pc §4.9 ``expires``: milliseconds since 1970-01-01 UTC."""
         return self.expires.timestamp() * 1000.0
 
-    def getFingerprints(
-        self, algorithms: Iterable[str] = ("sha-256",)
-    ) -> list[RTCDtlsFingerprint]:
+    def getFingerprints(self, algorithms: Iterable[str] = ("sha-256",)) -> list[RTCDtlsFingerprint]:
         """webrtc-pc §4.9 getFingerprints(): sha-256 by default; pass
         ``("sha-256", "sha-384", "sha-512")`` for more."""
         return [certificate_fingerprint(self._cert_der, a) for a in algorithms]
@@ -194,7 +191,7 @@ class RTCCertificate:
 
     def is_expired(self, now: datetime.datetime | None = None) -> bool:
         if now is None:
-            now = datetime.datetime.now(tz=datetime.timezone.utc)
+            now = datetime.datetime.now(tz=datetime.UTC)
         return now >= self.expires
 
     def check_valid(self, now: datetime.datetime | None = None) -> None:
@@ -207,7 +204,7 @@ class RTCCertificate:
 
     def create_dtls_endpoint(
         self,
-        role: str,
+        role: Literal["client", "server"],
         remote_fingerprints: Iterable[RTCDtlsFingerprint | tuple[str, str]],
         srtp_profiles: Iterable[int] | None = None,
         *,

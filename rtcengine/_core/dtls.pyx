@@ -949,5 +949,15 @@ cdef class DtlsEndpoint:
         OPENSSL_cleanse(rk, sizeof(rk))
         return out
 
+    def create_srtp_sessions(self, **options):
+        """``(outbound, inbound)`` :class:`rtcengine._core.srtp.SrtpSession`
+        keyed from this association (RFC 5764 §4.2): protect what we send
+        with the first, unprotect what we receive with the second.
+        ``options`` go to both sessions (``replay_window``, ...)."""
+        from rtcengine._core.srtp import SrtpSession
+
+        pid, lk, ls, rk, rs = self.export_srtp_keys()
+        return SrtpSession(pid, lk, ls, **options), SrtpSession(pid, rk, rs, **options)
+
     def __repr__(self) -> str:
         return f"<DtlsEndpoint {self.role} {self.state}>"
