@@ -128,7 +128,7 @@ cdef RtcpStatus _check_twcc(const uint8_t* f, Py_ssize_t n, rtcp_info_t* info) n
     cdef uint16_t c
     cdef int sym
     if n < TWCC_FIXED:
-        return _short(info, FB_HEADER + TWCC_FIXED, FB_HEADER + n)
+        return _short(info, HEADER + FB_HEADER + TWCC_FIXED, HEADER + FB_HEADER + n)
     count = load_u16(f + 2)
     while covered < count:
         if n - pos < 2:
@@ -1135,12 +1135,25 @@ cdef int _seq_of(object x) except -1:
     return <int>v
 
 
+cdef Py_ssize_t _nack_pairs(const uint16_t* s, Py_ssize_t n, Py_ssize_t start) noexcept:
+    # Pairs a greedy cover needs when the circular order starts at ``start``.
+    cdef Py_ssize_t npairs = 1, m, i
+    cdef uint16_t pid = s[start]
+    for m in range(1, n):
+        i = (start + m) % n
+        if <uint16_t>(s[i] - pid) > 16:
+            npairs += 1
+            pid = s[i]
+    return npairs
+
+
 cdef bytes _pack_nack(object lost):
     """Pack lost sequence numbers into the fewest (PID, BLP) pairs.
 
     Each pair covers PID..PID+16 (RFC 4585 §6.2.1, modulo 2^16).  The seqs are
-    taken in circular order starting after the widest gap, then covered
-    greedily from the earliest, which is optimal for points on a line."""
+    covered greedily from the earliest (optimal for points on a line), with
+    the line cut either at 65535→0 or at the widest gap, whichever needs
+    fewer pairs (the latter joins runs that wrap)."""
     cdef Py_ssize_t n = len(lost), i, m, start = 0, npairs
     cdef uint16_t* s
     cdef int prev, cur, gap, best
@@ -1175,15 +1188,10 @@ cdef bytes _pack_nack(object lost):
             if gap > best:
                 best = gap
                 start = i
-        # count pairs, then fill
-        npairs = 1
-        pid = s[start]
-        for m in range(1, n):
-            i = (start + m) % n
-            d = <uint16_t>(s[i] - pid)
-            if d > 16:
-                npairs += 1
-                pid = s[i]
+        npairs = _nack_pairs(s, n, start)
+        if start != 0 and _nack_pairs(s, n, 0) <= npairs:
+            start = 0
+            npairs = _nack_pairs(s, n, 0)
         out = PyBytes_FromStringAndSize(NULL, 4 * npairs)
         w = <uint8_t*>PyBytes_AS_STRING(out)
         pid = s[start]
@@ -1303,6 +1311,8 @@ cdef class RtcpNackPacket(FeedbackPacket):
     cdef Py_ssize_t _content_size(self) except -1:
         if self._fci is None:
             return HEADER + self._n
+        if not self._fci:
+            raise ValueError("a NACK needs at least one lost sequence number (RFC 4585 §6.2.1)")
         return HEADER + FB_HEADER + len(self._fci)
 
     cdef int _write(self, uint8_t* p) except -1:
