@@ -33,8 +33,10 @@ def cases() -> list[Case]:
     msg = os.urandom(100)
     reused = sctp.Packet()
 
+    parse = sctp.Packet.parse
+
     def parse_packet() -> object:
-        return sctp.Packet.parse(packet)
+        return parse(packet)
 
     def parse_into() -> object:
         return reused.parse_into(packet)
@@ -94,7 +96,8 @@ def cases() -> list[Case]:
         return result
     achunk = a.DataChunk(flags=3, body=chunk_bytes[4:])
     abody = chunk_bytes[4:]
-    result[0].baseline = lambda: a.parse_packet(packet)
+    aparse = a.parse_packet
+    result[0].baseline = lambda: aparse(packet)
     result[0].baseline_name = "aiortc parse_packet"
     result[2].baseline = lambda: a.parse_packet(packet)
     result[2].baseline_name = "aiortc parse_packet"

@@ -581,22 +581,30 @@ cdef class Chunk:
 
 
 cdef Chunk _parse_one(object data, int expected):
-    cdef InputView v = InputView()
-    cdef Py_ssize_t clen
-    v.acquire(data)
-    if v.length < CHUNK_HEADER_SIZE:
-        _short("SCTP chunk", CHUNK_HEADER_SIZE, v.length)
-    clen = load_u16(v.ptr + 2)
+    cdef InputView v
+    cdef const uint8_t* p
+    cdef Py_ssize_t n, clen
+    if type(data) is bytes:  # no export needed: bytes are immutable
+        p = <const uint8_t*>PyBytes_AS_STRING(data)
+        n = PyBytes_GET_SIZE(data)
+    else:
+        v = InputView()
+        v.acquire(data)
+        p = v.ptr
+        n = v.length
+    if n < CHUNK_HEADER_SIZE:
+        _short("SCTP chunk", CHUNK_HEADER_SIZE, n)
+    clen = load_u16(p + 2)
     if clen < CHUNK_HEADER_SIZE:
         _bad(f"SCTP chunk length must be >= 4, got {clen}")
-    if clen > v.length:
-        _bad(f"SCTP chunk past end: length {clen}, have {v.length} bytes")
-    if v.length > clen + pad4(clen):
-        _bad(f"SCTP chunk followed by {v.length - clen - pad4(clen)} stray bytes")
-    if expected >= 0 and v.ptr[0] != expected:
-        _bad(f"expected {_chunk_name(<uint8_t>expected)} chunk, got {_chunk_name(v.ptr[0])}")
-    check_chunk(v.ptr, clen)
-    return _make_chunk(v.ptr, clen)
+    if clen > n:
+        _bad(f"SCTP chunk past end: length {clen}, have {n} bytes")
+    if n > clen + pad4(clen):
+        _bad(f"SCTP chunk followed by {n - clen - pad4(clen)} stray bytes")
+    if expected >= 0 and p[0] != expected:
+        _bad(f"expected {_chunk_name(<uint8_t>expected)} chunk, got {_chunk_name(p[0])}")
+    check_chunk(p, clen)
+    return _make_chunk(p, clen)
 
 
 cdef class DataChunk(Chunk):
