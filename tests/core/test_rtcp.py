@@ -7,7 +7,7 @@ import tracemalloc
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rtcengine._core import buffer, rtcp
@@ -19,6 +19,9 @@ VALID = [v for v in VECTORS if v["status"] == "valid"]
 NEGATIVE = [v for v in VECTORS if v["status"] == "negative"]
 TYPED_NEGATIVE = [v for v in VECTORS if v["status"] == "typed-parser-negative"]
 BY_ID = {v["id"]: bytes.fromhex(v["hex"]) for v in VECTORS}
+
+# The heavier property tests run a quarter of the profile's examples (100 in CI).
+FEW = settings(max_examples=max(60, settings().max_examples // 4))
 
 STATUS = {"not received": 0, "received, small delta": 1, "received, large/negative delta": 2}
 
@@ -47,7 +50,7 @@ def canonical_padding(data: bytes) -> bytes:
 
 def check_report_blocks(reports: list[rtcp.ReportBlock], want: list[dict[str, Any]]) -> None:
     assert len(reports) == len(want)
-    for r, w in zip(reports, want):
+    for r, w in zip(reports, want, strict=True):
         assert r.ssrc == int(w["ssrc"], 16)
         assert r.fraction_lost == w["fraction_lost"]
         assert r.packets_lost == w["cumulative_lost"]
@@ -78,12 +81,12 @@ def check_packet(pkt: Any, want: dict[str, Any]) -> None:
     elif pt == rtcp.RTCP_SDES:
         assert isinstance(pkt, rtcp.RtcpSdesPacket)
         assert len(pkt.chunks) == len(want["chunks"])
-        for c, w in zip(pkt.chunks, want["chunks"]):
+        for c, w in zip(pkt.chunks, want["chunks"], strict=True):
             assert c.ssrc == int(w["source"], 16)
             assert [(t, v.decode()) for t, v in c.items] == [
                 (i["type"], i["text"]) for i in w["items"]
             ]
-            assert all(len(v) == i["length"] for (_, v), i in zip(c.items, w["items"]))
+            assert all(len(v) == i["length"] for (_, v), i in zip(c.items, w["items"], strict=True))
     elif pt == rtcp.RTCP_BYE:
         assert isinstance(pkt, rtcp.RtcpByePacket)
         assert pkt.sources == [int(s, 16) for s in want["sources"]]
@@ -156,7 +159,7 @@ def test_valid_vector_decodes(vec: dict[str, Any]) -> None:
     packets = rtcp.parse_compound(data)
     want = vec["decoded"]
     assert len(packets) == len(want)
-    for pkt, w in zip(packets, want):
+    for pkt, w in zip(packets, want, strict=True):
         check_packet(pkt, w)
     # the allocation-free walk sees the same layout
     out = array.array("i", [0] * 4 * 16)
@@ -699,18 +702,20 @@ def same_as_aiortc(ours: Any, theirs: Any) -> None:
 
 
 @needs_aiortc
+@FEW
 @given(st.lists(ours_packets, min_size=1, max_size=4))
 def test_differential_ours_marshal_aiortc_parse(pkts: list[Any]) -> None:
     data = rtcp.marshal_compound(pkts)
     theirs = aiortc_rtp.RtcpPacket.parse(data)
     ours = rtcp.parse_compound(data)
     assert len(ours) == len(theirs) == len(pkts)
-    for o, t in zip(ours, theirs):
+    for o, t in zip(ours, theirs, strict=True):
         same_as_aiortc(o, t)
     assert rtcp.marshal_compound(ours) == data
 
 
 @needs_aiortc
+@FEW
 @given(ours_packets)
 def test_differential_aiortc_marshal_ours_parse(pkt: Any) -> None:
     # Rebuild the packet with aiortc's serializer and parse it with ours.
@@ -760,16 +765,19 @@ def parse_or_parse_error(data: bytes) -> None:
     assert rtcp.parse_compound(rtcp.marshal_compound(pkts)) == pkts
 
 
+@FEW
 @given(st.binary(max_size=200))
 def test_fuzz_random_bytes(data: bytes) -> None:
     parse_or_parse_error(data)
 
 
+@FEW
 @given(st.binary(max_size=120).map(lambda b: b"\x80" + b))
 def test_fuzz_random_v2_bytes(data: bytes) -> None:
     parse_or_parse_error(data)
 
 
+@FEW
 @given(st.sampled_from([bytes.fromhex(v["hex"]) for v in VECTORS]),
        st.lists(st.tuples(st.integers(0, 300), st.integers(0, 255)), max_size=4),
        st.integers(0, 300))
@@ -782,6 +790,7 @@ def test_fuzz_mutated_vectors(data: bytes, flips: list[tuple[int, int]], cut: in
     parse_or_parse_error(bytes(b[: cut % (len(b) + 1)]))
 
 
+@FEW
 @given(st.sets(st.integers(0, 0xFFFF), min_size=1, max_size=200))
 def test_nack_from_lost_expands_back(lost: set[int]) -> None:
     nack = rtcp.RtcpNackPacket(1, 2, lost=list(lost))
@@ -799,6 +808,7 @@ def test_nack_from_lost_expands_back(lost: set[int]) -> None:
     assert len(nack.pairs) <= greedy
 
 
+@FEW
 @given(st.integers(0, 0xFFFF),
        st.lists(st.one_of(st.none(), st.integers(0, 60_000)), min_size=1, max_size=300),
        st.integers(64_000, 10 ** 9))
