@@ -244,6 +244,8 @@ cdef class _Window:
     cdef Py_ssize_t length
 
     def __getbuffer__(self, Py_buffer* buffer, int flags):
+        if not self.held:
+            raise BufferError("empty RTP payload window")
         PyBuffer_FillInfo(buffer, self, <char*>self.src.buf + self.off, self.length, 1, flags)
 
     def __releasebuffer__(self, Py_buffer* buffer):
@@ -268,6 +270,14 @@ cdef object window(object src, Py_ssize_t off, Py_ssize_t length):
 
 # ------------------------------------------------------------------ packets
 
+cdef bytes as_bytes(object value):
+    # A copy of a buffer-protocol object; unlike bytes(), rejects ints (which
+    # bytes() would turn into that many zero octets) and lists.
+    if type(value) is bytes:
+        return <bytes>value
+    return bytes(memoryview(value))
+
+
 cdef bytes encode_elements(list elems, uint16_t old_profile, uint16_t* profile_out):
     """RFC 8285 block for [(id, value), ...]: one-byte form when every element
     fits it (§4.2), else two-byte (§4.3), zero-padded to 32 bits."""
@@ -280,7 +290,7 @@ cdef bytes encode_elements(list elems, uint16_t old_profile, uint16_t* profile_o
     for item in elems:
         eid_obj, value_obj = item
         eid = eid_obj
-        value = bytes(value_obj)
+        value = as_bytes(value_obj)
         ln = len(value)
         if eid < 1 or eid > TWO_BYTE_MAX_ID:
             raise ValueError(f"RTP header extension id must be 1..255, got {eid}")
@@ -382,7 +392,13 @@ cdef class RtpPacket:
         else:
             if self._view is None:
                 self._view = InputView()
-            self._view.acquire(data)
+            try:
+                self._view.acquire(data)
+            except BaseException:
+                # acquire() released the previous export first: drop the
+                # pointers into it before anything can read them.
+                self._clear()
+                raise
             p = self._view.ptr
             n = self._view.length
         st = rtp_parse_header(p, n, &h)
@@ -576,7 +592,7 @@ cdef class RtpPacket:
         if value is None:
             self._set_block(None, 0, False)
             return
-        block = bytes(value)
+        block = as_bytes(value)
         if len(block) % 4:
             raise ValueError(f"RTP extension data must be a multiple of 4 bytes "
                              f"(RFC 3550 §5.3.1), got {len(block)}")

@@ -16,7 +16,7 @@ from array import array
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rtcengine._core import buffer, rtp
@@ -27,6 +27,9 @@ PACKETS = VECTORS["packets"]
 VALID = [p for p in PACKETS if p["status"] == "valid"]
 NEGATIVE = [p for p in PACKETS if p["status"] == "negative"]
 ALL_BYTES = [bytes.fromhex(p["hex"]) for p in PACKETS]
+# Simple properties need fewer examples than the fuzzers; scales with the
+# profile (HYPOTHESIS_PROFILE=long runs 25x more).
+LIGHT = settings(max_examples=max(100, (settings.default.max_examples or 400) // 4))
 
 
 def vec(name: str) -> bytes:
@@ -303,6 +306,26 @@ def test_parse_into_failure_leaves_an_empty_packet() -> None:
 def test_non_buffer_is_type_error() -> None:
     with pytest.raises(TypeError):
         rtp.RtpPacket.parse("80600001")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        rtp.RtpPacket(payload=12)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        rtp.RtpPacket().set_extension(1, 3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        rtp.RtpPacket().extension_data = 4  # type: ignore[assignment]
+
+
+def test_failed_acquire_drops_the_previous_input() -> None:
+    # parse_into(bytearray) pins the bytearray; a failed re-parse with a
+    # non-buffer must unpin it and leave no pointer into it behind.
+    data = bytearray(vec("aiortc-rtp"))
+    pkt = rtp.RtpPacket()
+    pkt.parse_into(data)
+    with pytest.raises(BufferError):
+        data.extend(b"x")
+    with pytest.raises(TypeError):
+        pkt.parse_into("not a buffer")  # type: ignore[arg-type]
+    data.extend(b"x" * 4096)  # free to move now
+    assert pkt.marshal() == bytes.fromhex("800000000000000000000000")
 
 
 # -------------------------------------------------------------- round trips
@@ -725,6 +748,7 @@ def test_seq_helpers_across_wrap() -> None:
         rtp.seq_diff(0, -1)
 
 
+@LIGHT
 @given(st.integers(0, 0xFFFF), st.integers(-0x7FFF, 0x7FFF))
 def test_seq_arithmetic_properties(a: int, d: int) -> None:
     b = (a + d) % 0x10000
@@ -759,7 +783,8 @@ def test_unwrapper_reordering_and_before_start() -> None:
         v.unwrap(70000)
 
 
-@given(st.integers(0, 0xFFFF), st.lists(st.integers(-3000, 3000), max_size=200))
+@LIGHT
+@given(st.integers(0, 0xFFFF), st.lists(st.integers(-3000, 3000), max_size=100))
 def test_unwrapper_recovers_true_extended_numbers(start: int, steps: list[int]) -> None:
     # A stream that moves by up to 3000 per packet (reordering included)
     # stays within 2^15 of its highest value, so unwrapping is exact.
