@@ -9,7 +9,7 @@ import tracemalloc
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rtcengine._core import crc, sctp
@@ -497,6 +497,10 @@ def test_walk_chunks_bundle_and_buffers() -> None:
 
 a = pytest.importorskip("aiortc.rtcsctptransport")
 
+# The aiortc strategies are slow to draw: a third of the profile's examples
+# (the "long" profile still runs thousands).
+fewer = settings(max_examples=max(100, (settings.default.max_examples or 400) // 3))
+
 u32 = st.integers(0, 2**32 - 1)
 u16 = st.integers(0, 2**16 - 1)
 params_st = st.lists(st.tuples(u16, st.binary(max_size=20)), max_size=4)
@@ -577,6 +581,7 @@ def same_fields(ours: Any, theirs: Any) -> None:
         assert ours.cookie == theirs.body
 
 
+@fewer
 @given(st.lists(reconfig_param(), min_size=1, max_size=3))
 def test_differential_reconfig_params_vs_aiortc(params: Any) -> None:
     theirs = a.ReconfigChunk()
@@ -589,6 +594,7 @@ def test_differential_reconfig_params_vs_aiortc(params: Any) -> None:
         assert bytes(typed) == v
 
 
+@fewer
 @given(aiortc_chunks())
 def test_differential_chunks_vs_aiortc(theirs: Any) -> None:
     raw = bytes(theirs)
@@ -600,6 +606,7 @@ def test_differential_chunks_vs_aiortc(theirs: Any) -> None:
     same_fields(ours, back)
 
 
+@fewer
 @given(st.lists(aiortc_chunks(), min_size=1, max_size=4), u16, u16, u32)
 def test_differential_packets_vs_aiortc(chunks: Any, src: int, dst: int, vtag: int) -> None:
     # aiortc serializes one chunk per call: bundle the chunk bytes the same way.
