@@ -948,7 +948,10 @@ cdef class Message:
         return m
 
     def parse_into(self, data) -> None:
-        """Re-parse ``data`` into this object (allocates nothing)."""
+        """Re-parse ``data`` into this object (allocates nothing).  The
+        message holds a buffer export of ``data`` until the next parse (so a
+        bytearray cannot be resized under it) and reads attribute values from
+        it lazily."""
         self.parse_c(data)
 
     cdef int find_c(self, uint16_t t) noexcept:
