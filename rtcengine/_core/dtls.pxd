@@ -5,6 +5,7 @@
 cimport cython
 from libc.stdint cimport uint8_t
 from rtcengine._core.openssl cimport SSL, SSL_CTX, BIO, X509, EVP_MD
+from rtcengine._core.buffer cimport InputView
 
 cdef enum:
     # How many remote fingerprints (RFC 8122 a=fingerprint lines) we keep.
@@ -64,7 +65,8 @@ cdef class DtlsEndpoint:
     cdef double initial_rto
     cdef double rto
     cdef double deadline           # < 0: no timer
-    cdef object app_data           # list of received application data (bytes)
+    cdef list app_data             # received application data (bytes), oldest first
+    cdef InputView inview          # reused for every datagram / send
     cdef uint8_t* scratch          # SSL_read buffer
     cdef readonly unsigned long datagrams_received
     cdef readonly unsigned long datagrams_dropped

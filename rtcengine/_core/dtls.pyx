@@ -49,7 +49,7 @@ from cpython.bytes cimport PyBytes_FromStringAndSize
 
 from rtcengine._core.buffer cimport InputView
 from rtcengine._core.openssl cimport (
-    ERR_get_error, ERR_clear_error, ERR_error_string_n, CRYPTO_memcmp, OPENSSL_cleanse,
+    ERR_get_error, ERR_peek_error, ERR_clear_error, ERR_error_string_n, CRYPTO_memcmp, OPENSSL_cleanse,
     EVP_MD, EVP_sha1, EVP_sha256, EVP_sha384, EVP_sha512, EVP_MD_size,
     X509, X509_STORE_CTX, EVP_PKEY, d2i_X509, i2d_X509, X509_free, X509_up_ref,
     X509_digest, X509_STORE_CTX_get_ex_data, X509_STORE_CTX_get_current_cert,
@@ -72,7 +72,7 @@ from rtcengine._core.openssl cimport (
     SSL_new, SSL_free, SSL_set_bio, SSL_set_connect_state, SSL_set_accept_state,
     SSL_set_options, SSL_set_mtu, DTLS_set_timer_cb, DTLSv1_handle_timeout,
     DTLSv1_get_timeout, SSL_set_info_callback, SSL_set_ex_data, SSL_get_ex_data,
-    SSL_get_ex_data_X509_STORE_CTX_idx, SSL_do_handshake, SSL_read, SSL_write,
+    SSL_get_ex_data_X509_STORE_CTX_idx, SSL_do_handshake, SSL_read, SSL_has_pending, SSL_write,
     SSL_shutdown, SSL_get_shutdown, SSL_get_error, SSL_get_version,
     SSL_get_current_cipher, SSL_CIPHER_standard_name, SSL_CIPHER_get_name,
     SSL_alert_desc_string_long, SSL_get_selected_srtp_profile, SSL_export_keying_material)
@@ -142,6 +142,13 @@ cdef str openssl_error_text():
     ERR_error_string_n(e, buf, sizeof(buf))
     ERR_clear_error()
     return buf.decode("ascii", "replace")
+
+
+cdef inline void clear_errors() noexcept nogil:
+    # OpenSSL wants an empty error queue before each SSL_* I/O call; clearing
+    # an empty queue still walks all its slots, so look first.
+    if ERR_peek_error() != 0:
+        ERR_clear_error()
 
 
 cdef const EVP_MD* fingerprint_md(str algorithm) noexcept:
@@ -494,6 +501,7 @@ cdef class DtlsEndpoint:
         self.initial_rto = initial_rto
         self.rto = initial_rto
         self.app_data = []
+        self.inview = InputView()
         self.io.mtu = mtu
         self.io.timer_us = (OPENSSL_TIMER_NEVER_US if CAN_EXPIRE_TIMER
                             else <unsigned int>(initial_rto * 1e6))
@@ -655,24 +663,25 @@ cdef class DtlsEndpoint:
 
     def handle_datagram(self, data, double now):
         """Feed one received datagram (one or more DTLS records)."""
-        cdef InputView v = InputView()
+        cdef InputView v = self.inview
         v.acquire(data)
-        self.datagrams_received += 1
-        if self.state_code != ST_CONNECTING and self.state_code != ST_CONNECTED:
-            # RFC 6347 §4.1.2.7: invalid input is dropped; after failure or
-            # close, everything is.
-            self.datagrams_dropped += 1
-            return
-        if not self._well_formed(v.ptr, v.length):
-            self.datagrams_dropped += 1
-            return
-        self.io.in_ptr = v.ptr
-        self.io.in_len = v.length
         try:
+            self.datagrams_received += 1
+            if self.state_code != ST_CONNECTING and self.state_code != ST_CONNECTED:
+                # RFC 6347 §4.1.2.7: invalid input is dropped; after failure
+                # or close, everything is.
+                self.datagrams_dropped += 1
+                return
+            if not self._well_formed(v.ptr, v.length):
+                self.datagrams_dropped += 1
+                return
+            self.io.in_ptr = v.ptr
+            self.io.in_len = v.length
             self._step(now)
         finally:
             self.io.in_ptr = NULL
             self.io.in_len = 0
+            v.release()
 
     cdef bint _well_formed(self, const uint8_t* p, Py_ssize_t n) noexcept:
         # RFC 6347 §4.1: a datagram is a sequence of whole records; content
@@ -751,7 +760,7 @@ cdef class DtlsEndpoint:
 
     cdef int _step(self, double now) except -1:
         cdef int r, err
-        ERR_clear_error()
+        clear_errors()
         try:
             if not self.handshake_done:
                 r = SSL_do_handshake(self.ssl)
@@ -773,7 +782,8 @@ cdef class DtlsEndpoint:
                 self._read_app_data()
         finally:
             io_close_datagram(&self.io)
-        if self.state_code == ST_CONNECTING or self.state_code == ST_CONNECTED:
+        if self.state_code == ST_CONNECTING or (
+                self.state_code == ST_CONNECTED and (self.deadline >= 0 or self.io.flight_started)):
             self._update_timer(now)
         return 0
 
@@ -783,6 +793,8 @@ cdef class DtlsEndpoint:
             r = SSL_read(self.ssl, self.scratch, MAX_RECORD_PLAINTEXT)
             if r > 0:
                 self.app_data.append(PyBytes_FromStringAndSize(<char*>self.scratch, r))
+                if self.io.in_ptr == NULL and not SSL_has_pending(self.ssl):
+                    return 0    # the datagram is consumed: skip the WANT_READ round
                 continue
             err = SSL_get_error(self.ssl, r)
             if err == SSL_ERROR_WANT_READ or err == SSL_ERROR_WANT_WRITE:
@@ -820,19 +832,24 @@ cdef class DtlsEndpoint:
     def send(self, data):
         """Encrypt ``data`` (≤ 16384 bytes) as one application-data record
         (RFC 6347 §4.1) and queue the datagram."""
-        cdef InputView v = InputView()
-        cdef int r
+        cdef InputView v = self.inview
+        cdef int r = 0
+        cdef Py_ssize_t n
         v.acquire(data)
-        if self.state_code != ST_CONNECTED:
-            raise InvalidStateError(f"cannot send in DTLS state {self.state}")
-        if v.length > MAX_RECORD_PLAINTEXT:
-            raise ValueError(f"DTLS record too large: {v.length} bytes, at most "
-                             f"{MAX_RECORD_PLAINTEXT}")
-        if v.length == 0:
-            return
-        ERR_clear_error()
-        r = SSL_write(self.ssl, v.ptr, <int>v.length)
-        io_close_datagram(&self.io)
+        try:
+            n = v.length
+            if self.state_code != ST_CONNECTED:
+                raise InvalidStateError(f"cannot send in DTLS state {self.state}")
+            if n > MAX_RECORD_PLAINTEXT:
+                raise ValueError(f"DTLS record too large: {n} bytes, at most "
+                                 f"{MAX_RECORD_PLAINTEXT}")
+            if n == 0:
+                return
+            clear_errors()
+            r = SSL_write(self.ssl, v.ptr, <int>n)
+            io_close_datagram(&self.io)
+        finally:
+            v.release()
         if r <= 0:
             self._fail_from_openssl()
             raise InvalidStateError(f"DTLS send failed: {self._failure_reason}")

@@ -226,6 +226,7 @@ cdef extern from "openssl/ssl.h" nogil:
     int SSL_do_handshake(SSL* s)
     int SSL_is_init_finished(const SSL* s)
     int SSL_read(SSL* s, void* buf, int num)
+    int SSL_has_pending(const SSL* s)      # unprocessed records in the read buffer
     int SSL_write(SSL* s, const void* buf, int num)
     int SSL_shutdown(SSL* s)
     int SSL_get_shutdown(const SSL* s)
