@@ -403,8 +403,10 @@ cdef class RtpPacket:
             n = self._view.length
         st = rtp_parse_header(p, n, &h)
         if st != RTP_OK:
-            self._clear()
-            return raise_status(st, p, n, &h)
+            try:
+                return raise_status(st, p, n, &h)   # reads p: before the release
+            finally:
+                self._clear()
         self._data = data
         self._version = h.version
         self.marker = h.marker
