@@ -921,8 +921,16 @@ cdef class Message:
 
     cdef int parse_c(self, object data) except -1:
         cdef uint16_t t
+        # Forget the old message first: if acquiring the new buffer fails
+        # (TypeError), nothing may point into the released old one.
         self._parsed = False
         self._attrs = None
+        self._source = None
+        self._scan.count = 0
+        self._scan.mi = -1
+        self._scan.mi256 = -1
+        self._scan.fp = -1
+        self._scan.ignored = 0
         self._view.acquire(data)
         self._source = data
         if stun_scan(self._view.ptr, self._view.length, &self._scan) < 0:
@@ -930,6 +938,7 @@ cdef class Message:
             self._scan.mi = -1
             self._scan.mi256 = -1
             self._scan.fp = -1
+            self._scan.ignored = 0
             self._view.release()
             self._source = None
             return raise_scan_error(&self._scan)

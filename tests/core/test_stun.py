@@ -400,6 +400,13 @@ def test_failed_parse_into_leaves_empty_message() -> None:
     with pytest.raises(stun.ParseError):
         m.parse_into(b"\x00")
     assert m.attributes == [] and not m.check_fingerprint() and not m.check_integrity(PWD)
+    # A non-buffer argument: TypeError, and nothing points into the old input.
+    m = stun.Message.parse(bytearray.fromhex(RFC5769[0]["hex"]))
+    with pytest.raises(TypeError):
+        m.parse_into("not bytes")  # type: ignore[arg-type]
+    assert m.get(stun.ATTR_USERNAME) is None and stun.ATTR_USERNAME not in m
+    assert m.unknown_comprehension_required() == [] and m.attributes == []
+    assert m.marshal_size() == 20
 
 
 # ------------------------------------------------------------- integrity
