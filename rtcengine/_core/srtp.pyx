@@ -26,6 +26,11 @@ Each packet goes through one C function that returns a status; the per-call
 methods turn a failure into a typed :class:`SrtpError`, the batch methods
 store it in the caller's status array.  Every failure is counted in
 :attr:`SrtpSession.stats`.
+
+Threads: the batch methods release the GIL; while one runs, any other call on
+the same session raises ``RuntimeError`` instead of racing it.  MKIs (RFC 3711
+§3.1) and key derivation rates other than 0 are not used by DTLS-SRTP and not
+supported.
 """
 
 import enum
@@ -1505,6 +1510,7 @@ cdef class SrtpSession:
         """Counters: packets done per kind, failures per kind, and per-SSRC
         packets/bytes (plaintext sizes) and ROC for each direction."""
         cdef uint32_t i
+        self._usable()  # a batch in another thread may be growing the tables
         streams = []
         if self.tx.slots != NULL:
             for i in range(self.tx.mask + 1):

@@ -849,3 +849,35 @@ def test_batch_fresh_sequence_numbers_no_allocation() -> None:
     assert _retained(one_round, 1500) < 1024
     assert rx.stats["rtp_unprotected"] == (200 + 1500) * n
     assert rx.stats["auth_fail"] == rx.stats["replay_dup"] == 0
+
+
+def test_batch_in_a_thread_refuses_concurrent_calls() -> None:
+    import threading
+
+    n = 4000
+    plains = [rtp(i, bytes(1200)) for i in range(n)]
+    buf, offs, lens = _fill(plains)
+    out_len, status = array.array("i", [0] * n), array.array("B", [0] * n)
+    tx = ours(7)
+    done: list[int] = []
+    worker = threading.Thread(
+        target=lambda: done.append(tx.protect_batch(buf, offs, lens, out_len, status))
+    )
+    worker.start()
+    refused = 0
+    while worker.is_alive():
+        try:
+            tx.protect(rtp(50000, ssrc=0x99))
+            tx.stats  # noqa: B018
+        except RuntimeError as e:
+            assert "in use by a batch call" in str(e)
+            refused += 1
+        except SrtpReplayError:
+            pass
+    worker.join()
+    assert done == [n] and set(status) == {0}
+    rx = ours(7)
+    assert all(
+        rx.unprotect(bytes(buf[o : o + k])) == p
+        for o, k, p in zip(offs, out_len, plains, strict=True)
+    )
