@@ -21,7 +21,7 @@ from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE,
                              PyBUF_WRITABLE, PyBUF_FORMAT)
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int16_t, int32_t, int64_t
-from libc.stdlib cimport calloc, free
+from libc.stdlib cimport calloc, malloc, free
 from libc.string cimport memcpy, memset, strlen
 
 from rtcengine._core.buffer cimport (InputView, OutputView, load_u16, load_u24, load_u32,
@@ -1505,6 +1505,12 @@ cdef class RtcpRembPacket(FeedbackPacket):
 
 # --- Transport-wide CC feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01) ---
 
+cdef bytes _twcc_tail(RtcpTwccPacket pkt):
+    if pkt._tail is None:
+        pkt._tail = pkt._src[pkt._body + FB_HEADER + TWCC_FIXED:pkt._body + pkt._n]
+    return pkt._tail
+
+
 cdef list _twcc_symbols(const uint8_t* t, Py_ssize_t n, Py_ssize_t count, list chunks):
     # t: packet chunks + deltas; returns ``count`` status symbols.
     cdef list out = []
@@ -1536,26 +1542,80 @@ cdef list _twcc_symbols(const uint8_t* t, Py_ssize_t n, Py_ssize_t count, list c
     return out
 
 
-cdef Py_ssize_t _twcc_chunk_bytes(const uint8_t* t, Py_ssize_t n, Py_ssize_t count) noexcept:
-    cdef Py_ssize_t pos = 0, covered = 0, k
+cdef Py_ssize_t _twcc_fill(const uint8_t* t, Py_ssize_t n, Py_ssize_t count,
+                          uint8_t* syms) noexcept:
+    # Decode ``count`` status symbols into syms[]; return the octets the
+    # chunks take (the deltas start there).  Missing chunks leave zeros.
+    cdef Py_ssize_t pos = 0, covered = 0, k, i
     cdef uint16_t c
+    memset(syms, 0, <size_t>count)
     while covered < count and n - pos >= 2:
         c = load_u16(t + pos)
         pos += 2
         if not (c & 0x8000):
             k = c & 0x1FFF
+            if k > count - covered:
+                k = count - covered
+            memset(syms + covered, (c >> 13) & 3, <size_t>k)
+            covered += k
         elif not (c & 0x4000):
-            k = 14
+            k = 14 if count - covered > 14 else count - covered
+            for i in range(k):
+                syms[covered + i] = (c >> (13 - i)) & 1
+            covered += k
         else:
-            k = 7
-        covered += k
+            k = 7 if count - covered > 7 else count - covered
+            for i in range(k):
+                syms[covered + i] = (c >> (12 - 2 * i)) & 3
+            covered += k
     return pos
 
 
-cdef bytes _twcc_tail(RtcpTwccPacket pkt):
-    if pkt._tail is None:
-        pkt._tail = pkt._src[pkt._body + FB_HEADER + TWCC_FIXED:pkt._body + pkt._n]
-    return pkt._tail
+cdef list _twcc_decode(RtcpTwccPacket pkt, int mode):
+    # mode 0: [(seq, status, delta µs | None)]; 1: [(seq, arrival µs | None)];
+    # 2: [delta µs] of received packets only.
+    cdef bytes tail = _twcc_tail(pkt)
+    cdef const uint8_t* t = _ptr(tail)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(tail)
+    cdef Py_ssize_t count = pkt.packet_status_count, i, pos
+    cdef uint8_t* syms
+    cdef int64_t at = <int64_t>pkt.reference_time * TWCC_REF_US, d
+    cdef bint has
+    cdef list out = []
+    if count == 0:
+        return out
+    syms = <uint8_t*>malloc(<size_t>count)
+    if syms == NULL:
+        raise MemoryError()
+    try:
+        pos = _twcc_fill(t, n, count, syms)
+        for i in range(count):
+            has = False
+            if syms[i] == 1 and pos + 1 <= n:
+                d = <int64_t>t[pos] * TWCC_TICK_US
+                pos += 1
+                has = True
+            elif syms[i] == 2 and pos + 2 <= n:
+                d = <int64_t>(<int16_t>load_u16(t + pos)) * TWCC_TICK_US
+                pos += 2
+                has = True
+            else:
+                d = 0
+            if mode == 2:
+                if has:
+                    out.append(d)
+            elif mode == 1:
+                if has:
+                    at += d
+                    out.append((<uint16_t>(pkt.base_sequence_number + i), at))
+                else:
+                    out.append((<uint16_t>(pkt.base_sequence_number + i), None))
+            else:
+                out.append((<uint16_t>(pkt.base_sequence_number + i), syms[i],
+                            d if has else None))
+        return out
+    finally:
+        free(syms)
 
 
 @cython.final
@@ -1595,51 +1655,23 @@ cdef class RtcpTwccPacket(FeedbackPacket):
     @property
     def statuses(self):
         """One status symbol per packet (0 not received, 1 small, 2 large, 3 reserved)."""
-        cdef bytes t = _twcc_tail(self)
-        return _twcc_symbols(_ptr(t), len(t), self.packet_status_count, None)
+        return [s for _, s, _ in _twcc_decode(self, 0)]
 
     @property
     def packets(self):
         """[(seq, status, receive delta in µs or None)] for every reported packet."""
-        cdef bytes t = _twcc_tail(self)
-        cdef const uint8_t* p = _ptr(t)
-        cdef Py_ssize_t n = len(t)
-        cdef Py_ssize_t count = self.packet_status_count
-        cdef list syms = _twcc_symbols(p, n, count, None)
-        cdef Py_ssize_t pos = _twcc_chunk_bytes(p, n, count), i
-        cdef int sym
-        cdef list out = []
-        for i in range(len(syms)):
-            sym = syms[i]
-            seq = <uint16_t>(self.base_sequence_number + i)
-            if sym == 1 and pos + 1 <= n:
-                out.append((seq, sym, <int>p[pos] * TWCC_TICK_US))
-                pos += 1
-            elif sym == 2 and pos + 2 <= n:
-                out.append((seq, sym, <int>(<int16_t>load_u16(p + pos)) * TWCC_TICK_US))
-                pos += 2
-            else:
-                out.append((seq, sym, None))
-        return out
+        return _twcc_decode(self, 0)
 
     @property
     def recv_deltas(self):
         """Receive deltas in µs, one per received packet (250 µs units)."""
-        return [d for _, _, d in self.packets if d is not None]
+        return _twcc_decode(self, 2)
 
     @property
     def arrivals(self):
         """[(seq, arrival time µs or None)]: reference time plus the running
         sum of receive deltas."""
-        cdef int64_t t = <int64_t>self.reference_time * TWCC_REF_US
-        cdef list out = []
-        for seq, sym, d in self.packets:
-            if d is None:
-                out.append((seq, None))
-            else:
-                t += <int64_t>d
-                out.append((seq, t))
-        return out
+        return _twcc_decode(self, 1)
 
     @staticmethod
     def from_arrivals(packets, uint32_t ssrc=0, uint32_t media_ssrc=0, int fb_pkt_count=0,
