@@ -13,7 +13,7 @@ import gc
 import struct
 import tracemalloc
 from array import array
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
@@ -29,7 +29,7 @@ NEGATIVE = [p for p in PACKETS if p["status"] == "negative"]
 ALL_BYTES = [bytes.fromhex(p["hex"]) for p in PACKETS]
 # Simple properties need fewer examples than the fuzzers; scales with the
 # profile (HYPOTHESIS_PROFILE=long runs 25x more).
-LIGHT = settings(max_examples=max(100, (settings.default.max_examples or 400) // 4))
+LIGHT = settings(max_examples=max(100, settings().max_examples // 4))
 
 
 def vec(name: str) -> bytes:
@@ -49,10 +49,14 @@ def table(n: int) -> memoryview:
     )
 
 
+def rows(out: memoryview) -> list[list[int]]:
+    return cast("list[list[int]]", out.tolist())
+
+
 def batch_status(data: bytes) -> tuple[int, list[int]]:
     out = table(1)
     good = rtp.parse_headers(data, array("q", [0]), array("q", [len(data)]), out)
-    return good, out.tolist()[0]
+    return good, rows(out)[0]
 
 
 # ------------------------------------------------------------------ vectors
@@ -502,7 +506,7 @@ def test_payload_from_numpy_and_memoryview() -> None:
 
 def test_payload_setter_accepts_buffers() -> None:
     pkt = rtp.RtpPacket(payload=bytearray(b"abc"))
-    assert pkt.payload == b"abc" and pkt.marshal()[12:] == b"abc"
+    assert bytes(pkt.payload) == b"abc" and pkt.marshal()[12:] == b"abc"
     pkt.payload = memoryview(b"xyz!")[1:]
     assert pkt.payload_length == 3 and pkt.marshal()[12:] == b"yz!"
 
@@ -571,16 +575,16 @@ def test_parse_headers_batch_with_bad_rows() -> None:
     lengths.extend([5, 12, len(blob) + 1])  # out of range, negative, too long
     out = table(len(offsets) + 2)
     assert rtp.parse_headers(blob, offsets, lengths, out) == len(good_pkts)
-    rows = out.tolist()
+    got = rows(out)
     for i, p in enumerate(good_pkts):
         pkt = rtp.RtpPacket.parse(p)
-        assert rows[i][rtp.COL_STATUS] == rtp.RTP_OK
-        assert rows[i][rtp.COL_SEQUENCE_NUMBER] == pkt.sequence_number
-        start = rows[i][rtp.COL_PAYLOAD_OFFSET]
-        assert blob[start: start + rows[i][rtp.COL_PAYLOAD_LENGTH]] == bytes(pkt.payload)
-    assert rows[len(good_pkts)][rtp.COL_STATUS] == rtp.RTP_PADDING_ZERO
-    assert [r[rtp.COL_STATUS] for r in rows[-5:-2]] == [rtp.RTP_BAD_RANGE] * 3
-    assert rows[-2:] == [[0] * rtp.PARSE_COLUMNS] * 2  # rows past the batch untouched
+        assert got[i][rtp.COL_STATUS] == rtp.RTP_OK
+        assert got[i][rtp.COL_SEQUENCE_NUMBER] == pkt.sequence_number
+        start = got[i][rtp.COL_PAYLOAD_OFFSET]
+        assert blob[start: start + got[i][rtp.COL_PAYLOAD_LENGTH]] == bytes(pkt.payload)
+    assert got[len(good_pkts)][rtp.COL_STATUS] == rtp.RTP_PADDING_ZERO
+    assert [r[rtp.COL_STATUS] for r in got[-5:-2]] == [rtp.RTP_BAD_RANGE] * 3
+    assert got[-2:] == [[0] * rtp.PARSE_COLUMNS] * 2  # rows past the batch untouched
 
 
 def test_parse_headers_numpy_and_argument_checks() -> None:
