@@ -1652,7 +1652,11 @@ def parse_reconfig_param(int param_type, data):
 # ---------------------------------------------------------------- packets
 
 cdef class Packet:
-    """An SCTP packet (RFC 9260 §3): common header + chunks."""
+    """An SCTP packet (RFC 9260 §3): common header + chunks.
+
+    A parsed packet holds its input (a buffer export for non-bytes input, so
+    a bytearray cannot be resized meanwhile) until ``chunks`` is read, which
+    copies what it needs, or until the next ``parse_into``."""
 
     def __init__(self, uint16_t source_port=0, uint16_t destination_port=0,
                  uint32_t verification_tag=0, chunks=None):
