@@ -336,6 +336,12 @@ cdef class RtpPacket:
 
     ``RtpPacket.parse(data)`` for received bytes; ``RtpPacket(payload_type=...,
     sequence_number=..., payload=...)`` to build one for sending.
+
+    Differences from aiortc: ``payload`` is a read-only ``memoryview`` over the
+    input (``bytes(pkt.payload)`` copies it); ``extensions`` is the list of
+    RFC 8285 ``(id, value)`` elements, since mapping ids to names (a=extmap)
+    belongs to the RTP sender/receiver; padding octets are written as zeros.
+    ``csrc`` and ``extensions`` return new lists: assign to change them.
     """
 
     def __cinit__(self):
