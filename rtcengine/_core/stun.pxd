@@ -115,3 +115,4 @@ cdef class Message:
                            bint fingerprint) except -1
     cdef Py_ssize_t _size(self, HmacKey key, bint fingerprint) except -1
     cdef HmacKey _key_arg(self, object integrity_key, object integrity_algorithm)
+    cdef HmacKey _verify_key(self, object key, object algorithm)

@@ -1106,6 +1106,16 @@ cdef class Message:
             return 0
         return stun_check_fingerprint(self._view.ptr, &self._scan)
 
+    cdef HmacKey _verify_key(self, object key, object algorithm):
+        # An HmacKey picks the attribute by its algorithm; bytes use
+        # ``algorithm``, by default SHA-256 when MESSAGE-INTEGRITY-SHA256 is
+        # present (RFC 8489 §9.2.4: the stronger one is checked).
+        if isinstance(key, HmacKey):
+            return <HmacKey>key
+        if algorithm is None:
+            algorithm = "sha256" if (self._parsed and self._scan.mi256 >= 0) else "sha1"
+        return as_hmac_key(key, algorithm)
+
     def check_integrity(self, key, algorithm=None) -> bool:
         """Verify MESSAGE-INTEGRITY (HMAC-SHA1) or MESSAGE-INTEGRITY-SHA256
         over the bytes as received.  ``key`` is an HmacKey (its algorithm
@@ -1113,13 +1123,7 @@ cdef class Message:
         default SHA-256 when MESSAGE-INTEGRITY-SHA256 is present, RFC 8489
         §9.2.4).  False when the attribute is absent or the message was not
         parsed."""
-        cdef HmacKey k
-        if isinstance(key, HmacKey):
-            k = <HmacKey>key
-        else:
-            if algorithm is None:
-                algorithm = "sha256" if (self._parsed and self._scan.mi256 >= 0) else "sha1"
-            k = as_hmac_key(key, algorithm)
+        cdef HmacKey k = self._verify_key(key, algorithm)
         if not self._parsed:
             return False
         return stun_check_integrity(self._view.ptr, &self._scan, k) == 1
@@ -1132,7 +1136,8 @@ cdef class Message:
 
     def verify(self, key, bint require_fingerprint=True) -> bool:
         """check_integrity(key) and the fingerprint (present and right, or
-        absent when not required)."""
+        absent when not required), in one call."""
+        cdef HmacKey k = self._verify_key(key, None)
         if not self._parsed:
             return False
         if self._scan.fp >= 0:
@@ -1140,7 +1145,7 @@ cdef class Message:
                 return False
         elif require_fingerprint:
             return False
-        return self.check_integrity(key, None)
+        return stun_check_integrity(self._view.ptr, &self._scan, k) == 1
 
     # ----------------------------------------------------------- building
 
