@@ -18,6 +18,9 @@ SRTP_PROFILES: dict[int, tuple[str, int, int]]
 DEFAULT_SRTP_PROFILES: tuple[int, ...]
 """What is offered by default: AEAD_AES_256_GCM, AEAD_AES_128_GCM, AES_CM_128_HMAC_SHA1_80."""
 
+VIRTUAL_TIME_RETRANSMISSION: bool
+"""True when handle_timeout retransmits on virtual time alone (OpenSSL 1.1.1-3.1)."""
+
 def parse_fingerprint_value(value: str) -> bytes:
     """``"AB:CD:..."`` to bytes (ValueError if malformed)."""
 

@@ -44,7 +44,6 @@ cimport cython
 from libc.stdint cimport uint8_t
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy, memset
-from posix.time cimport timeval
 from cpython.bytes cimport PyBytes_FromStringAndSize
 
 from rtcengine._core.buffer cimport InputView
@@ -80,6 +79,24 @@ from rtcengine._core.openssl cimport (
 import weakref
 
 from rtcengine.exceptions import InvalidAccessError, InvalidStateError
+
+
+cdef extern from *:
+    """
+    #if defined(_WIN32)
+    #include <winsock2.h>
+    #else
+    #include <sys/time.h>
+    #endif
+    /* OpenSSL < 3.2 keeps its DTLS timer in a struct timeval and hands its
+       address to the BIO; {0, 1} is "running, expired long ago". */
+    static void rtce_expire_timeval(void *p) {
+        struct timeval *t = (struct timeval *)p;
+        t->tv_sec = 0;
+        t->tv_usec = 1;
+    }
+    """
+    void rtce_expire_timeval(void* p) noexcept nogil
 
 
 # --------------------------------------------------------------------- constants
@@ -440,6 +457,10 @@ cdef class _SslContext:
         return 0
 
 
+# True when handle_timeout retransmits on virtual time alone (OpenSSL < 3.2);
+# see the module docstring.
+VIRTUAL_TIME_RETRANSMISSION = CAN_EXPIRE_TIMER
+
 _contexts = weakref.WeakValueDictionary()
 
 
@@ -709,22 +730,19 @@ cdef class DtlsEndpoint:
     def handle_timeout(self, double now):
         """Retransmit the last flight if its timer (virtual time) expired."""
         cdef long r
-        cdef timeval tv
-        cdef timeval* t
+        cdef long long tv[4]         # room for a struct timeval
         if self.deadline < 0 or now < self.deadline:
             return
         if self.state_code != ST_CONNECTING and self.state_code != ST_CONNECTED:
             self.deadline = -1.0
             return
-        if DTLSv1_get_timeout(self.ssl, &tv) != 1:
+        if DTLSv1_get_timeout(self.ssl, tv) != 1:
             self.deadline = -1.0     # nothing outstanding
             return
         if CAN_EXPIRE_TIMER and self.io.openssl_timer != NULL:
             # Mark OpenSSL's running timer as expired long ago (non-zero, so
             # still "running"), so the call below retransmits now.
-            t = <timeval*>self.io.openssl_timer
-            t.tv_sec = 0
-            t.tv_usec = 1
+            rtce_expire_timeval(self.io.openssl_timer)
         ERR_clear_error()
         try:
             r = DTLSv1_handle_timeout(self.ssl)
@@ -745,7 +763,7 @@ cdef class DtlsEndpoint:
         self._update_timer(now)
 
     cdef int _update_timer(self, double now) except -1:
-        cdef timeval tv
+        cdef long long tv[4]         # room for a struct timeval
         if self.io.flight_started:
             # RFC 6347 §4.2.4: a new flight went out; start its timer.
             self.io.flight_started = False
@@ -753,7 +771,7 @@ cdef class DtlsEndpoint:
             if not CAN_EXPIRE_TIMER:
                 self.io.timer_us = <unsigned int>(self.rto * 1e6)
             self.deadline = now + self.rto
-        if DTLSv1_get_timeout(self.ssl, &tv) != 1:
+        if DTLSv1_get_timeout(self.ssl, tv) != 1:
             # OpenSSL stopped its timer: the flight was answered.
             self.deadline = -1.0
         return 0
