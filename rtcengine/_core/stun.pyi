@@ -123,7 +123,7 @@ class Message:
         message_method: int = ...,
         message_class: int = ...,
         transaction_id: Buffer | None = None,
-        attributes: list[tuple[int, _AttrValue]] | None = None,
+        attributes: list[tuple[int | str, _AttrValue]] | dict[int | str, _AttrValue] | None = None,
     ) -> None: ...
     @staticmethod
     def parse(data: Buffer) -> Message: ...

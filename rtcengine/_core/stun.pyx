@@ -915,7 +915,14 @@ cdef class Message:
                 raise MemoryError("RAND_bytes failed")
         else:
             self.transaction_id = transaction_id
-        self._attrs = [] if attributes is None else [(int(t), v) for t, v in attributes]
+        if attributes is None:
+            self._attrs = []
+        else:
+            # (type, value) pairs, or a mapping as aioice takes it; a type may
+            # be given by name ("USERNAME").
+            items = attributes.items() if isinstance(attributes, dict) else attributes
+            self._attrs = [(ATTRIBUTE_TYPES[t] if isinstance(t, str) else int(t), v)
+                           for t, v in items]
 
     # ----------------------------------------------------------- parsing
 

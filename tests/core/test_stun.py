@@ -260,6 +260,23 @@ def test_message_api() -> None:
     with pytest.raises(ValueError, match="code must be 300..699"):
         stun.Message(attributes=[(stun.ATTR_ERROR_CODE, (200, "ok"))]).marshal()
     assert bytes(m) == m.marshal()
+    # aioice-style construction: a mapping by attribute name.
+    by_name = stun.Message(
+        stun.BINDING,
+        stun.REQUEST,
+        TID,
+        {
+            "USERNAME": "evtj:h6vY",
+            "PRIORITY": 1845494271,
+            stun.ATTR_ICE_CONTROLLING: 0x932FF9B151263B36,
+        },
+    )
+    assert by_name.attributes[:2] == [
+        (stun.ATTR_USERNAME, "evtj:h6vY"),
+        (stun.ATTR_PRIORITY, 1845494271),
+    ]
+    with pytest.raises(KeyError):
+        stun.Message(attributes={"NO-SUCH-ATTRIBUTE": 1})
 
 
 def test_unknown_comprehension_required() -> None:
