@@ -2,7 +2,8 @@
 
 A :class:`SrtpSession` holds one direction's master key and salt (the DTLS-SRTP
 exporter gives the local and the remote half separately, RFC 5764 §4.2).  The
-session keys are derived once (RFC 3711 §4.3, key derivation rate 0), the
+session keys are derived once (RFC 3711 §4.3, key derivation rate 0; with
+AES-256 as the PRF for a 256-bit master key as in RFC 6188 §7), the
 OpenSSL cipher and HMAC contexts are keyed once, and each packet only re-IVs
 them: no allocation and no randomness per packet.
 
@@ -75,8 +76,8 @@ cdef enum:
     # RFC 3550 §5.1: fixed RTP header; §6.4.1: RTCP header up to the sender SSRC.
     RTP_HEADER_LEN = 12
     RTCP_HEADER_LEN = 8
-    # Default and bounds of the replay window (RFC 3711 §3.3.2: at least 64;
-    # libsrtp's bound of 0x8000 is kept so windows stay small).
+    # Bounds of the replay window (RFC 3711 §3.3.2: a window of at least 64
+    # MUST be supported; libsrtp's bound of 0x8000 keeps bitmaps small).
     MIN_WINDOW = 64
     MAX_WINDOW = 32768
     # First stream-table capacity (grown by doubling, load factor <= 1/2).
