@@ -278,6 +278,7 @@ cdef int kdf(const uint8_t* mkey, int mkey_len, const uint8_t* msalt, int msalt_
             raise MemoryError("OpenSSL AES-CM failed in SRTP key derivation")
     finally:
         EVP_CIPHER_CTX_free(ctx)
+        OPENSSL_cleanse(iv, 16)
     return 0
 
 

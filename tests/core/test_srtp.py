@@ -881,3 +881,17 @@ def test_batch_in_a_thread_refuses_concurrent_calls() -> None:
         rx.unprotect(bytes(buf[o : o + k])) == p
         for o, k, p in zip(offs, out_len, plains, strict=True)
     )
+
+
+def test_srtcp_index_exhaustion() -> None:
+    # RFC 3711 §3.3.2: the 31-bit SRTCP index must not wrap; re-key instead.
+    tx, rx = ours(1), ours(1)
+    tx._set_srtcp_index(0x11223344, 0x7FFFFFFF)
+    last = tx.protect_rtcp(rtcp_sr())
+    assert last[-14:-10] == b"\xff\xff\xff\xff"  # E = 1, index 2^31 - 1
+    assert rx.unprotect_rtcp(last) == rtcp_sr()
+    assert libsrtp(1, False).unprotect_rtcp(last) == rtcp_sr()
+    with pytest.raises(SrtpError, match="SRTCP index exhausted") as ei:
+        tx.protect_rtcp(rtcp_sr())
+    assert ei.value.status == SrtpStatus.INDEX_EXHAUSTED
+    assert tx.stats["index_exhausted"] == 1
