@@ -635,7 +635,7 @@ cdef class DtlsEndpoint:
 
     @property
     def protocol_version(self):
-        """"DTLSv1.2" once connected (W3C RTCTransportStats.tlsVersion is its hex)."""
+        """The protocol, "DTLSv1.2", once connected (W3C RTCTransportStats.tlsVersion is its hex)."""
         if not self.handshake_done:
             return None
         return SSL_get_version(self.ssl).decode("ascii")
@@ -871,6 +871,37 @@ cdef class DtlsEndpoint:
         if r <= 0:
             self._fail_from_openssl()
             raise InvalidStateError(f"DTLS send failed: {self._failure_reason}")
+
+    def send_record(self, data):
+        """Encrypt ``data`` as one application-data record and return its
+        datagram directly (the per-packet path: nothing is queued).
+        Datagrams already queued stay queued for :meth:`poll_datagrams`."""
+        cdef Py_ssize_t start, begin
+        if self.io.open_start >= 0:
+            io_close_datagram(&self.io)
+        start = self.io.n_ends
+        self.send(data)
+        if self.io.n_ends != start + 1:
+            return None     # OpenSSL wrote nothing (empty data)
+        begin = self.io.ends[start - 1] if start else 0
+        out = PyBytes_FromStringAndSize(<char*>self.io.out + begin,
+                                        self.io.ends[start] - begin)
+        # Take the datagram back out of the queue.
+        self.io.n_ends = start
+        self.io.out_len = begin
+        if self.io.next_poll >= self.io.n_ends:
+            self.io.next_poll = 0
+            self.io.n_ends = 0
+            self.io.out_len = 0
+        return out
+
+    def receive(self, datagram, double now):
+        """:meth:`handle_datagram`, then the next application data (or None):
+        the per-packet receive path in one call."""
+        self.handle_datagram(datagram, now)
+        if self.app_data:
+            return self.app_data.pop(0)
+        return None
 
     def recv(self):
         """The next received application data (bytes), or None."""

@@ -157,6 +157,26 @@ def test_handshake_both_role_assignments(certs: Any, client_first: bool) -> None
     assert s.remote_certificate_der == certs[0].certificate_der
 
 
+def test_per_packet_api(certs: Any) -> None:
+    c, s = pair(*certs)
+    run(c, s)
+    for n in (1, 100, 1188, 16384):
+        msg = os.urandom(n)
+        dgram = c.send_record(msg)
+        assert dgram is not None and dgram[0] == 23  # application_data record
+        assert s.receive(dgram, 1.0) == msg
+    assert c.send_record(b"") is None
+    assert c.poll_datagrams() == []  # nothing was queued
+    # queued datagrams are left alone by send_record
+    c.send(b"queued")
+    direct = c.send_record(b"direct")
+    queued = c.poll_datagrams()
+    assert len(queued) == 1
+    assert direct is not None and s.receive(direct, 1.0) == b"direct"
+    assert s.receive(queued[0], 1.0) == b"queued"
+    assert s.receive(b"garbage", 1.0) is None
+
+
 def test_srtp_profile_and_keys_mirror(certs: Any) -> None:
     c, s = pair(*certs)
     run(c, s)
