@@ -36,7 +36,9 @@ def cases() -> list[Case]:
     one = array.array("i", [0] * 64)
 
     def twcc_parse() -> object:
-        return rtcp.parse_compound(twcc)[0].arrivals  # type: ignore[attr-defined]
+        packet = rtcp.parse_compound(twcc)[0]
+        assert isinstance(packet, rtcp.RtcpTwccPacket)
+        return packet.arrivals
 
     out_cases = [
         Case(

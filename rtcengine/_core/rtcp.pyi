@@ -2,9 +2,9 @@
 
 from collections.abc import Iterable, Sequence
 from enum import IntEnum
-from typing import ClassVar
+from typing import ClassVar, Self, TypeAlias
 
-from typing_extensions import Buffer, Self
+from typing_extensions import Buffer
 
 from rtcengine._core import buffer
 
@@ -331,7 +331,7 @@ class RtcpTwccPacket(FeedbackPacket):
         reference_time: int | None = None,
     ) -> RtcpTwccPacket: ...
 
-AnyRtcpPacket = (
+AnyRtcpPacket: TypeAlias = (
     RtcpSrPacket
     | RtcpRrPacket
     | RtcpSdesPacket

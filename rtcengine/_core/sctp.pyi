@@ -1,8 +1,8 @@
 """SCTP packets and chunks (RFC 9260, 3758, 6525, 7053, 8260) in C."""
 
-from typing import ClassVar
+from typing import ClassVar, Self, TypeAlias
 
-from typing_extensions import Buffer, Self
+from typing_extensions import Buffer
 
 from rtcengine._core import buffer as _buffer
 
@@ -325,14 +325,6 @@ class IForwardTsnChunk(Chunk):
     @staticmethod
     def parse(data: Buffer) -> IForwardTsnChunk: ...
 
-ReconfigParam = (
-    OutgoingSsnResetRequest
-    | IncomingSsnResetRequest
-    | SsnTsnResetRequest
-    | ReconfigResponse
-    | AddStreamsRequest
-    | tuple[int, bytes]
-)
 
 class ReconfigChunk(_TlvChunk):
     @property
@@ -491,3 +483,12 @@ class PacketWriter:
     @property
     def mtu(self) -> int: ...
     def getvalue(self) -> bytes: ...
+
+ReconfigParam: TypeAlias = (
+    OutgoingSsnResetRequest
+    | IncomingSsnResetRequest
+    | SsnTsnResetRequest
+    | ReconfigResponse
+    | AddStreamsRequest
+    | tuple[int, bytes]
+)
