@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from rtcengine._bench import Case
@@ -25,10 +26,8 @@ class Result:
         return asdict(self)
 
 
-def ops_per_second(fn: object, ops_per_call: int, seconds: float, repeats: int) -> float:
-    """Median ops/s of ``fn`` over ``repeats`` samples of about ``seconds`` each."""
-    assert callable(fn)
-    # Calibrate: how many calls fill one sample.
+def calibrate(fn: Callable[[], object], seconds: float) -> int:
+    """How many calls of ``fn`` take about ``seconds``."""
     n = 1
     while True:
         t0 = time.perf_counter()
@@ -38,28 +37,36 @@ def ops_per_second(fn: object, ops_per_call: int, seconds: float, repeats: int) 
         if dt >= seconds / 5 or n >= 1 << 24:
             break
         n *= 2
-    loops = max(1, int(n * (seconds / max(dt, 1e-9))))
-    samples = []
+    return max(1, int(n * (seconds / max(dt, 1e-9))))
+
+
+def sample(fn: Callable[[], object], loops: int, ops_per_call: int) -> float:
+    """One timing sample of ``loops`` calls, in ops/s."""
+    t0 = time.perf_counter()
+    for _ in range(loops):
+        fn()
+    return loops * ops_per_call / (time.perf_counter() - t0)
+
+
+def run_case(case: Case, seconds: float = 0.2, repeats: int = 5) -> Result:
+    """Time ours and the baseline in alternating samples (ours, baseline, ours, ...)
+    so load on a shared machine hits both alike; report medians and their ratio."""
+    ours_loops = calibrate(case.ours, seconds)
+    base_loops = calibrate(case.baseline, seconds) if case.baseline is not None else 0
+    ours_samples: list[float] = []
+    base_samples: list[float] = []
     gc_was = gc.isenabled()
     gc.disable()
     try:
         for _ in range(repeats):
-            t0 = time.perf_counter()
-            for _ in range(loops):
-                fn()
-            samples.append(loops * ops_per_call / (time.perf_counter() - t0))
+            ours_samples.append(sample(case.ours, ours_loops, case.ops_per_call))
+            if case.baseline is not None:
+                base_samples.append(sample(case.baseline, base_loops, 1))
     finally:
         if gc_was:
             gc.enable()
-    return statistics.median(samples)
-
-
-def run_case(case: Case, seconds: float = 0.2, repeats: int = 5) -> Result:
-    """Time ours and baseline alternately in the same run; report the ratio."""
-    ours = ops_per_second(case.ours, case.ops_per_call, seconds, repeats)
-    base = None
-    if case.baseline is not None:
-        base = ops_per_second(case.baseline, 1, seconds, repeats)
+    ours = statistics.median(ours_samples)
+    base = statistics.median(base_samples) if base_samples else None
     mb_s = ours * case.bytes_per_op / 1e6 if case.bytes_per_op else None
     return Result(
         name=case.name,
