@@ -43,6 +43,7 @@ CORE_MODULES = [
     "dcep",  # RFC 8832
     "srtp",  # RFC 3711 / 7714 / 6188
     "dtls",  # RFC 6347 over libssl, sans-IO
+    "udp",  # recvmmsg/sendmmsg batches + RFC 7983 demux (the one I/O module)
 ]
 
 OPENSSL_HELP = (
