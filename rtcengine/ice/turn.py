@@ -649,10 +649,13 @@ class TurnClient:
         msg = self._parser
         cls = msg.message_class
         if cls == stun.INDICATION:
-            if msg.message_method == stun.DATA:
-                self._receive_data_indication(msg)
-            else:
+            if msg.message_method != stun.DATA:
                 self.stats.dropped_unexpected += 1
+                return
+            try:
+                self._receive_data_indication(msg)
+            except stun.ParseError:
+                self.stats.dropped_malformed += 1
             return
         if cls == stun.REQUEST:
             # RFC 8656: a server sends no requests to a client.
@@ -665,6 +668,14 @@ class TurnClient:
             return
         if msg.message_method != t.method:
             self.stats.dropped_unknown_transaction += 1
+            return
+        try:
+            # Values are decoded lazily and a text one (ERROR-CODE reason,
+            # REALM) can still be bad UTF-8: decode them all now, before any
+            # state changes (DESIGN rule 5).
+            _ = msg.attributes
+        except stun.ParseError:
+            self.stats.dropped_malformed += 1
             return
         if not self._authentic(msg, t):
             return

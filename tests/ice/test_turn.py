@@ -852,3 +852,28 @@ def test_bad_constructor_arguments() -> None:
     client.allocate(0.0)
     with pytest.raises(RuntimeError, match="allocate"):
         client.allocate(0.0)
+
+
+def test_error_reason_not_utf8_is_dropped_without_state_change() -> None:
+    client = TurnClient(USER, PASSWORD)
+    server = FakeServer(client)
+    client.allocate(0.0)
+    req = server.request()
+    raw = bytearray(
+        stun.Message(
+            stun.ALLOCATE,
+            stun.ERROR_RESPONSE,
+            req.transaction_id,
+            [(stun.ATTR_ERROR_CODE, (401, "Unauthorized")), (stun.ATTR_REALM, REALM)],
+        ).marshal()
+    )
+    # The ERROR-CODE value follows the 20-byte header and its 4-byte
+    # attribute header; the reason text starts 4 bytes into the value.
+    raw[28] = 0xFF
+    with pytest.raises(stun.ParseError, match="UTF-8"):
+        stun.Message.parse(bytes(raw)).get(stun.ATTR_ERROR_CODE)
+    client.receive(bytes(raw), 0.0)
+    assert client.stats.dropped_malformed == 1
+    assert state(client) is TurnState.ALLOCATING and events(client) == []
+    server.feed(server.challenge(req), 0.1)  # the transaction is still open
+    server.assert_authenticated(server.request(stun.ALLOCATE))
