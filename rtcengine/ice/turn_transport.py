@@ -24,6 +24,7 @@ import ssl
 from collections.abc import Callable
 from typing import Final, cast
 
+from rtcengine.ice.candidate import Candidate, candidate_foundation, candidate_priority
 from rtcengine.ice.config import IceServerUrl
 from rtcengine.ice.relay import RelayError
 from rtcengine.ice.turn import (
@@ -46,6 +47,10 @@ from rtcengine.ice.turn import (
 CLOSE_TIMEOUT: Final = 2.0
 # How long to wait for the TCP/TLS connection to the server.
 CONNECT_TIMEOUT: Final = 10.0
+# RFC 8445 §5.1.2.1: the local preference orders candidates of one type; for
+# relays we prefer UDP to the server over TCP over TLS (as browsers do: less
+# head-of-line blocking), minus the server's index in the configuration.
+RELAY_LOCAL_PREFERENCE: Final[dict[str, int]] = {"udp": 65535, "tcp": 49151, "tls": 32767}
 
 
 def make_ssl_context(cafile: str | None = None, verify: bool = True) -> ssl.SSLContext:
@@ -343,6 +348,30 @@ class TurnRelayClient:
         transport, self._transport = self._transport, None
         if transport is not None:
             transport.close()
+
+
+def relay_candidate(client: TurnRelayClient, component: int = 1, index: int = 0) -> Candidate:
+    """The relayed candidate (RFC 8445 §5.1.1.2) of an allocated client:
+    type "relay", priority with type preference 0 (RFC 8445 §5.1.2.2), related
+    address the XOR-MAPPED-ADDRESS, foundation per server IP and transport
+    (RFC 8445 §5.1.1.3).  ``index`` is the server's position in the
+    configuration (lowers the local preference)."""
+    relayed = client.relayed_address
+    if relayed is None:
+        raise ValueError("relay_candidate() needs an allocated client")
+    mapped = client.mapped_address
+    local_preference = max(0, RELAY_LOCAL_PREFERENCE[client.transport] - index)
+    return Candidate(
+        component,
+        candidate_foundation("relay", "udp", relayed[0], f"{client.server[0]}/{client.transport}"),
+        relayed[0],
+        relayed[1],
+        candidate_priority(component, "relay", local_preference),
+        "udp",  # RFC 8656 §7.1: the relayed transport is UDP whatever reaches the server
+        "relay",
+        relatedAddress=mapped[0] if mapped else None,
+        relatedPort=mapped[1] if mapped else None,
+    )
 
 
 class TurnClientFactory:

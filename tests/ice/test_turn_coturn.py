@@ -13,10 +13,11 @@ from typing import Any, TypeVar
 
 import pytest
 
+from rtcengine.ice.agent import DataEvent, IceAgent, IceState, LocalCandidateEvent, StateEvent
 from rtcengine.ice.config import parse_ice_url
 from rtcengine.ice.relay import RelayError
 from rtcengine.ice.turn import Address, TurnState
-from rtcengine.ice.turn_transport import TurnClientFactory, TurnRelayClient
+from rtcengine.ice.turn_transport import TurnClientFactory, TurnRelayClient, relay_candidate
 from tests.ice import coturn as _coturn
 from tests.ice.coturn import PASSWORD, SKIP_REASON, TURNSERVER, USER, Coturn
 
@@ -159,8 +160,97 @@ def test_tls_with_an_untrusted_certificate_fails(coturn: Coturn) -> None:
     run(main)
 
 
-def test_relay_only_ice_agents_through_coturn(coturn: Coturn) -> None:
-    pytest.skip(
-        "the ICE driver (rtcengine/ice/driver.py) is not in the tree yet: "
-        "two agents with iceTransportPolicy='relay' cannot be run"
-    )
+class RelayOnlyPeer:
+    """One IceAgent (iceTransportPolicy "relay") with one TURN allocation,
+    glued by hand the way the ICE driver does it (relay.py steps 3 and 4):
+    agent transmits go through the client (permission first), relayed data
+    goes back to the agent as received on the relay candidate's key."""
+
+    def __init__(self, server: Coturn, transport: str, controlling: bool) -> None:
+        self.agent = IceAgent(controlling, transport_policy="relay")
+        self.client = relay_client(server, transport, self._on_datagram)
+        self.loop = asyncio.get_running_loop()
+        self.timer: asyncio.TimerHandle | None = None
+        self.other: RelayOnlyPeer | None = None
+        self.permitted: set[Address] = set()
+        self.received: asyncio.Queue[bytes] = asyncio.Queue()
+        self.connected = asyncio.Event()
+
+    async def start(self) -> None:
+        await self.client.allocate()
+        self.agent.start_gathering()
+        # A host candidate is refused under the relay policy (webrtc-pc §4.2.1).
+        assert self.agent.add_local_candidate(relay_candidate(self.client), self.client)
+        self.agent.local_candidates_done()
+
+    def _on_datagram(self, peer: Address, data: bytes) -> None:
+        self.agent.handle_datagram(self.client, peer, data, self.loop.time())
+        self.pump()
+
+    def _on_timer(self) -> None:
+        self.timer = None
+        self.agent.handle_timeout(self.loop.time())
+        self.pump()
+
+    def pump(self) -> None:
+        while (t := self.agent.poll_transmit()) is not None:
+            assert t.key is self.client  # only relay candidates exist
+            if t.addr not in self.permitted:
+                self.permitted.add(t.addr)
+                self.client.add_permission(t.addr)
+            self.client.send_to(t.data, t.addr)
+        while (e := self.agent.poll_event()) is not None:
+            if isinstance(e, LocalCandidateEvent):
+                assert self.other is not None
+                if e.candidate is not None:
+                    assert e.candidate.type == "relay"
+                self.other.agent.add_remote_candidate(e.candidate)
+                self.other.pump()
+            elif isinstance(e, StateEvent) and e.state in (
+                IceState.CONNECTED,
+                IceState.COMPLETED,
+            ):
+                self.connected.set()
+            elif isinstance(e, DataEvent):
+                self.received.put_nowait(e.data)
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        deadline = self.agent.next_deadline()
+        if deadline is not None:
+            self.timer = self.loop.call_at(deadline, self._on_timer)
+
+    async def close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.agent.close()
+        await self.client.close()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_relay_only_ice_agents_through_coturn(coturn: Coturn, transport: str) -> None:
+    # The ICE driver (rtcengine/ice/driver.py) is not in the tree yet: the
+    # sans-IO agents are glued to the TURN clients by RelayOnlyPeer above.
+    async def main() -> None:
+        a = RelayOnlyPeer(coturn, transport, controlling=True)
+        b = RelayOnlyPeer(coturn, transport, controlling=False)
+        a.other, b.other = b, a
+        try:
+            await asyncio.gather(a.start(), b.start())
+            a.agent.set_remote_credentials(b.agent.local_username, b.agent.local_password)
+            b.agent.set_remote_credentials(a.agent.local_username, a.agent.local_password)
+            a.pump()
+            b.pump()
+            await asyncio.wait_for(asyncio.gather(a.connected.wait(), b.connected.wait()), 8)
+            for me, peer in ((a, b), (b, a)):
+                pair = me.agent.send_pair()
+                assert pair is not None
+                assert pair.local.candidate.type == "relay"
+                assert pair.remote_addr == peer.client.relayed_address
+                me.client.send_to(b"\x80app-data", pair.remote_addr)
+                assert await asyncio.wait_for(peer.received.get(), 5) == b"\x80app-data"
+            assert a.client.turn.stats.dropped_bad_integrity == 0
+        finally:
+            await asyncio.gather(a.close(), b.close())
+
+    run(main, timeout=15)
