@@ -421,10 +421,12 @@ class IceAgent:
             if g is None or g.selected is None:
                 continue
             pair = g.selected
+            if self._consent_failed:
+                continue
             if not self.ice_lite and pair.next_consent_at is not None:
                 consider(pair.next_consent_at)
             last = self._last_alive(pair)
-            if last is not None and not self._consent_failed:
+            if last is not None:
                 if self._state is not IceState.DISCONNECTED:
                     consider(last + self.disconnected_timeout)
                 consider(last + self.consent_timeout)

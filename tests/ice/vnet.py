@@ -67,8 +67,10 @@ class Peer:
 class StunServer:
     """A STUN server at ``addr`` answering Binding with XOR-MAPPED-ADDRESS."""
 
-    def __init__(self, addr: Address) -> None:
+    def __init__(self, addr: Address, mapped: Address | None = None) -> None:
         self.addr = addr
+        # Report this address instead of the source (a NAT with per-destination mapping).
+        self.mapped = mapped
         self.requests = 0
 
 
@@ -96,8 +98,8 @@ class VNet:
     def attach(self, peer: Peer, addr: Address) -> None:
         self.routes[addr] = peer
 
-    def add_stun_server(self, addr: Address) -> StunServer:
-        server = StunServer(addr)
+    def add_stun_server(self, addr: Address, mapped: Address | None = None) -> StunServer:
+        server = StunServer(addr, mapped)
         self.routes[addr] = server
         return server
 
@@ -149,7 +151,7 @@ class VNet:
                 stun.BINDING,
                 stun.SUCCESS_RESPONSE,
                 msg.transaction_id,
-                [(stun.ATTR_XOR_MAPPED_ADDRESS, src)],
+                [(stun.ATTR_XOR_MAPPED_ADDRESS, target.mapped or src)],
             )
             self.send(target.addr, src, resp.marshal(fingerprint=True))
             return
