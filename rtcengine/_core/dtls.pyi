@@ -82,5 +82,7 @@ class DtlsEndpoint:
     def close(self) -> None: ...
     def export_srtp_keys(self) -> tuple[int, bytes, bytes, bytes, bytes]:
         """``(profile_id, local_key, local_salt, remote_key, remote_salt)``."""
-    def create_srtp_sessions(self, **options: Any) -> tuple[SrtpSession, SrtpSession]:
+    def create_srtp_sessions(
+        self, *, replay_window: int = 1024, allow_repeat_tx: bool = False, max_streams: int = 1024
+    ) -> tuple[SrtpSession, SrtpSession]:
         """``(outbound, inbound)`` SRTP sessions keyed from this association."""

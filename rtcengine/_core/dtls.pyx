@@ -47,6 +47,7 @@ from libc.string cimport memcpy, memset
 from cpython.bytes cimport PyBytes_FromStringAndSize
 
 from rtcengine._core.buffer cimport InputView
+from rtcengine._core.srtp cimport SrtpSession
 from rtcengine._core.openssl cimport (
     ERR_get_error, ERR_peek_error, ERR_clear_error, ERR_error_string_n, CRYPTO_memcmp, OPENSSL_cleanse,
     EVP_MD, EVP_sha1, EVP_sha256, EVP_sha384, EVP_sha512, EVP_MD_size,
@@ -1015,15 +1016,32 @@ cdef class DtlsEndpoint:
         OPENSSL_cleanse(rk, sizeof(rk))
         return out
 
-    def create_srtp_sessions(self, **options):
+    def create_srtp_sessions(self, *, int replay_window=1024, bint allow_repeat_tx=False,
+                             int max_streams=1024):
         """``(outbound, inbound)`` :class:`rtcengine._core.srtp.SrtpSession`
         keyed from this association (RFC 5764 §4.2): protect what we send
-        with the first, unprotect what we receive with the second.
-        ``options`` go to both sessions (``replay_window``, ...)."""
-        from rtcengine._core.srtp import SrtpSession
-
-        pid, lk, ls, rk, rs = self.export_srtp_keys()
-        return SrtpSession(pid, lk, ls, **options), SrtpSession(pid, rk, rs, **options)
+        with the first, unprotect what we receive with the second.  The
+        keying material goes from the exporter to the KDF in C and is
+        cleansed; it never becomes a Python object."""
+        cdef uint8_t lk[DTLS_SRTP_MAX_KEY]
+        cdef uint8_t ls[DTLS_SRTP_MAX_SALT]
+        cdef uint8_t rk[DTLS_SRTP_MAX_KEY]
+        cdef uint8_t rs[DTLS_SRTP_MAX_SALT]
+        cdef int kl = 0, sl = 0, pid
+        cdef SrtpSession outbound = SrtpSession.__new__(SrtpSession)
+        cdef SrtpSession inbound = SrtpSession.__new__(SrtpSession)
+        try:
+            pid = self.srtp_keying(lk, ls, rk, rs, &kl, &sl)
+            outbound.key_master(pid, lk, kl, ls, sl, replay_window, allow_repeat_tx,
+                                max_streams)
+            inbound.key_master(pid, rk, kl, rs, sl, replay_window, allow_repeat_tx,
+                               max_streams)
+        finally:
+            OPENSSL_cleanse(lk, sizeof(lk))
+            OPENSSL_cleanse(ls, sizeof(ls))
+            OPENSSL_cleanse(rk, sizeof(rk))
+            OPENSSL_cleanse(rs, sizeof(rs))
+        return outbound, inbound
 
     def __repr__(self) -> str:
         return f"<DtlsEndpoint {self.role} {self.state}>"

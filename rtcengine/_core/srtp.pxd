@@ -96,6 +96,11 @@ cdef class SrtpSession:
     cdef int rtcp_unprotect(self, const uint8_t* src, uint8_t* dst, Py_ssize_t n,
                             Py_ssize_t* out_n) noexcept nogil
 
+    # Key from a master key/salt at C level (DTLS-SRTP keying, RFC 5764 §4.2).
+    cdef int key_master(self, int profile, const uint8_t* key, Py_ssize_t key_len,
+                        const uint8_t* salt, Py_ssize_t salt_len, int replay_window,
+                        bint allow_repeat_tx, int max_streams) except -1
+
     # Internals.
     cdef int _configure(self, int profile, int replay_window, bint allow_repeat_tx,
                         int max_streams) except -1

@@ -685,14 +685,22 @@ cdef class SrtpSession:
                  bint allow_repeat_tx=False, int max_streams=1024):
         cdef InputView kv = InputView()
         cdef InputView sv = InputView()
+        kv.acquire(key)
+        sv.acquire(salt)
+        self.key_master(profile, kv.ptr, kv.length, sv.ptr, sv.length,
+                        replay_window, allow_repeat_tx, max_streams)
+
+    cdef int key_master(self, int profile, const uint8_t* key, Py_ssize_t key_len,
+                        const uint8_t* salt, Py_ssize_t salt_len, int replay_window,
+                        bint allow_repeat_tx, int max_streams) except -1:
+        """Key this session from a master key and salt given as C pointers, so
+        DTLS-SRTP keying material (RFC 5764 §4.2) never becomes a Python object."""
         cdef uint8_t keys[6][32]
         cdef int i
         cdef profile_t pp = profile_info(profile)
         cdef int k = pp.key_len, s = pp.salt_len
         cdef bint a = pp.aead
-        kv.acquire(key)
-        sv.acquire(salt)
-        check_master(kv.length, sv.length, k, s)
+        check_master(key_len, salt_len, k, s)
         self._configure(profile, replay_window, allow_repeat_tx, max_streams)
         try:
             # RFC 3711 §4.3.1: derive the six session keys once (KDR 0).
@@ -702,10 +710,11 @@ cdef class SrtpSession:
                                 (5, LABEL_RTCP_AUTH, AUTH_KEY_LEN)):
                 if a and (label == LABEL_RTP_AUTH or label == LABEL_RTCP_AUTH):
                     continue  # RFC 7714 §11: AEAD profiles derive no auth keys
-                kdf(kv.ptr, k, sv.ptr, s, label, keys[i], n)
+                kdf(key, k, salt, s, label, keys[i], n)
             self._key(keys[0], keys[1], keys[2], keys[3], keys[4], keys[5])
         finally:
             OPENSSL_cleanse(keys, sizeof(keys))
+        return 0
 
     @classmethod
     def _from_session_keys(cls, profile: int, srtp_key, srtp_salt, srtcp_key=None,
