@@ -1,7 +1,7 @@
 """Sans-IO DTLS 1.2 over libssl (RFC 6347) with DTLS-SRTP keying (RFC 5764)."""
 
 from collections.abc import Iterable
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from typing_extensions import Buffer
 
