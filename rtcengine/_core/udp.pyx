@@ -239,6 +239,9 @@ cdef bytes encode_sockaddr(object addr, int family):
     cdef uint32_t scope_id = 0, flowinfo = 0
     cdef bytes hb
     cdef int af
+    if family != AF_INET and family != AF_INET6:
+        raise ValueError(f"a socket of family {family} takes no IP destination; queue "
+                         "with addr=None on a connected socket")
     if not isinstance(addr, tuple) or len(addr) not in (2, 4):
         raise TypeError(f"address must be a (host, port) tuple, got {addr!r}")
     host = addr[0]
@@ -543,15 +546,15 @@ cdef class SendQueue:
     """Preallocated slots for datagrams to send, flushed with one sendmmsg.
 
     ``family`` is the family of the socket it is flushed on (``AF_INET6``
-    for a dual-stack socket: IPv4 destinations are then sent v4-mapped).
+    for a dual-stack socket: IPv4 destinations are then sent v4-mapped).  A
+    socket of another family (a connected AF_UNIX datagram socket in tests)
+    can only be sent to with ``addr=None``.
     """
 
     def __cinit__(self, int capacity=UDP_DEFAULT_BATCH, int slot_size=UDP_DEFAULT_SLOT,
                   int family=AF_INET):
         cdef int i
         check_capacity(capacity, slot_size)
-        if family != AF_INET and family != AF_INET6:
-            raise ValueError(f"family must be AF_INET or AF_INET6, got {family}")
         self.capacity = capacity
         self.slot_size = slot_size
         self.family = family

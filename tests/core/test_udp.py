@@ -317,7 +317,7 @@ def test_capacity_and_slot_limits() -> None:
     with pytest.raises(ValueError, match="slot_size"):
         udp.RecvBatch(4, slot_size=8)
     with pytest.raises(ValueError, match="family"):
-        udp.SendQueue(4, family=socket.AF_UNIX)
+        udp.SendQueue(4, family=socket.AF_UNIX).queue(b"x", (LOOP4, 9))
 
 
 # ---------------------------------------------------------------- send
