@@ -121,6 +121,10 @@ class TurnRelayClient:
         self._lifetime = lifetime
         self._software = software
         self.server: Address = (url.host, url.port)
+        # RFC 8489 §10: after a redirect, TLS verifies ALTERNATE-DOMAIN if
+        # given, else the domain of the original URL.
+        self._tls_name = url.host
+        self._alternate_domain: str | None = None
         self.turn = self._new_client()
         self._transport: asyncio.BaseTransport | None = None
         self._protocol: _DatagramProtocol | _StreamProtocol | None = None
@@ -180,6 +184,7 @@ class TurnRelayClient:
             redirected = True
             self._drop_transport()
             self.server = alternate
+            self._tls_name = self._alternate_domain or self.url.host
             self.turn = self._new_client()
 
     def add_permission(self, peer: Address) -> None:
@@ -261,7 +266,7 @@ class TurnRelayClient:
                     host,
                     port,
                     ssl=ctx,
-                    server_hostname=host if ctx is not None else None,
+                    server_hostname=self._tls_name if ctx is not None else None,
                 ),
                 CONNECT_TIMEOUT,
             )
@@ -316,6 +321,7 @@ class TurnRelayClient:
                 self._allocated.set_result(event.relayed_address)
         elif isinstance(event, TryAlternate):
             self._alternate = event.server
+            self._alternate_domain = event.domain
         elif isinstance(event, AllocationFailed):
             self.last_error = event
             if self._allocated is not None and not self._allocated.done():

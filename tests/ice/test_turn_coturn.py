@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from rtcengine._core import stun
 from rtcengine.ice.agent import DataEvent, IceAgent, IceState, LocalCandidateEvent, StateEvent
 from rtcengine.ice.config import parse_ice_url
 from rtcengine.ice.relay import RelayError
@@ -156,6 +157,61 @@ def test_tls_with_an_untrusted_certificate_fails(coturn: Coturn) -> None:
         client = TurnClientFactory(verify=False)(url, lambda p, d: None)
         await client.allocate()
         await client.close()
+
+    run(main)
+
+
+class Redirector(asyncio.DatagramProtocol):
+    """Answers every Allocate with 300 Try Alternate to ``target``."""
+
+    def __init__(self, target: Address) -> None:
+        self.target = target
+        self.transport: Any = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        msg = stun.Message.parse(data)
+        reply = stun.Message(
+            msg.message_method,
+            stun.ERROR_RESPONSE,
+            msg.transaction_id,
+            [
+                (stun.ATTR_ERROR_CODE, (300, "Try Alternate")),
+                (stun.ATTR_ALTERNATE_SERVER, self.target),
+            ],
+        )
+        self.transport.sendto(reply.marshal(), addr)
+
+
+def test_try_alternate_is_followed_once(coturn: Coturn) -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: Redirector((coturn.host, coturn.port)), local_addr=("127.0.0.1", 0)
+        )
+        port = transport.get_extra_info("sockname")[1]
+        try:
+            url = parse_ice_url(f"turn:127.0.0.1:{port}", USER, PASSWORD)
+            client = TurnClientFactory()(url, lambda p, d: None)
+            await client.allocate()
+            assert client.server == (coturn.host, coturn.port)
+            await client.close()
+            # A redirect to another redirector is not followed (RFC 8489 §10).
+            transport2, _ = await loop.create_datagram_endpoint(
+                lambda: Redirector(("127.0.0.1", port)), local_addr=("127.0.0.1", 0)
+            )
+            port2 = transport2.get_extra_info("sockname")[1]
+            client = TurnClientFactory()(
+                parse_ice_url(f"turn:127.0.0.1:{port2}", USER, PASSWORD), lambda p, d: None
+            )
+            with pytest.raises(RelayError, match="300"):
+                await client.allocate()
+            await client.close()
+            transport2.close()
+        finally:
+            transport.close()
 
     run(main)
 
