@@ -41,6 +41,7 @@ CORE_MODULES = [
     "stun",  # RFC 8489 / 8445 / 8656 / 5780
     "sctp",  # RFC 9260 / 3758 / 6525 / 8260 packets and chunks
     "dcep",  # RFC 8832
+    "sctp_association",  # RFC 9260 / 3758 / 6525 / 8831 association, sans-IO
     "srtp",  # RFC 3711 / 7714 / 6188
     "dtls",  # RFC 6347 over libssl, sans-IO
     "udp",  # recvmmsg/sendmmsg batches + RFC 7983 demux (the one I/O module)
