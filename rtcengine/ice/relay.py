@@ -51,7 +51,10 @@ class RelayError(Exception):
 
 
 class RelayClient(Protocol):
-    """A TURN allocation seen from the ICE driver (RFC 8656)."""
+    """A TURN allocation seen from the ICE driver (RFC 8656).  The object is
+    the agent's socket key, so it must be hashable (identity hash is fine)."""
+
+    def __hash__(self) -> int: ...
 
     @property
     def relayed_address(self) -> Address | None:

@@ -1,0 +1,623 @@
+"""The asyncio driver of the ICE agent: the only ICE code with sockets, a clock
+and timers.
+
+It gathers host candidates on every usable interface (one batched UDP endpoint,
+``rtcengine.udp.BatchDatagramEndpoint``, per address), asks every configured
+STUN server for a server-reflexive candidate (the agent runs the STUN
+transactions), allocates a relay on every configured TURN server through a
+:class:`rtcengine.ice.relay.RelayClient`, resolves remote ``.local`` candidates
+(mDNS) and feeds datagrams and timer expiries into the sans-IO
+:class:`rtcengine.ice.agent.IceAgent`.
+
+Application data (DTLS, SRTP...) from a validated pair goes to ``on_data``
+(one call per datagram) and ``send(data)`` sends on the selected pair.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+import struct
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, cast
+
+from rtcengine import udp
+from rtcengine.exceptions import InvalidStateError
+from rtcengine.ice import mdns
+from rtcengine.ice.agent import (
+    DataEvent,
+    GatheringState,
+    GatheringStateEvent,
+    IceAgent,
+    IceState,
+    LocalCandidateEvent,
+    SelectedPairEvent,
+    StateEvent,
+    Transmit,
+)
+from rtcengine.ice.candidate import Candidate, candidate_foundation, candidate_priority
+from rtcengine.ice.checklist import Address, CandidatePair
+from rtcengine.ice.config import IceConfig, IceServerUrl, parse_ice_url
+from rtcengine.ice.relay import RelayClient, RelayClientFactory, RelayError
+
+logger = logging.getLogger(__name__)
+
+#: Resolves an mDNS name to an IP address (None when nobody answers).
+MdnsResolver = Callable[[str], Awaitable[str | None]]
+
+# draft-ietf-mmusic-mdns-ice-candidates §3.2.1: give up on a name after a while.
+MDNS_TIMEOUT = 3.0
+# RFC 6762 §5.2: repeat a one-shot query (1 s, then doubling) while waiting.
+MDNS_RETRY = 1.0
+
+_STUN = int(udp.Kind.STUN)
+_DATA_KINDS = frozenset({int(udp.Kind.DTLS), int(udp.Kind.RTP), int(udp.Kind.RTCP)})
+
+
+def host_addresses(config: IceConfig) -> list[str]:
+    """The interface addresses to gather host candidates on (``ifaddr``),
+    IPv6 first (RFC 8421 §4 prefers IPv6), filtered by ``config``."""
+    import ifaddr
+
+    v6: list[str] = []
+    v4: list[str] = []
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            if isinstance(ip.ip, tuple):
+                if not config.use_ipv6:
+                    continue
+                addr = ipaddress.IPv6Address(ip.ip[0].split("%", 1)[0])
+                if addr.is_link_local and not config.include_link_local:
+                    continue  # needs a scope id; browsers skip it too
+            else:
+                if not config.use_ipv4:
+                    continue
+                addr = ipaddress.IPv4Address(ip.ip)  # type: ignore[assignment]
+            if addr.is_loopback and not config.include_loopback:
+                continue
+            text = str(addr)
+            if config.interface_filter is not None and not config.interface_filter(
+                adapter.nice_name, text
+            ):
+                continue
+            (v6 if addr.version == 6 else v4).append(text)
+    return list(dict.fromkeys(v6 + v4))
+
+
+class _HostSocket:
+    """A host candidate's UDP endpoint; the agent's socket key."""
+
+    __slots__ = ("endpoint", "ip", "port")
+
+    def __init__(self, endpoint: udp.BatchDatagramEndpoint, ip: str, port: int) -> None:
+        self.endpoint = endpoint
+        self.ip = ip
+        self.port = port
+
+    def __repr__(self) -> str:
+        return f"<host socket {self.ip}:{self.port}>"
+
+
+class IceDriver:
+    """One ICE transport (webrtc-pc ``RTCIceTransport``) on the asyncio loop."""
+
+    def __init__(
+        self,
+        controlling: bool,
+        config: IceConfig | None = None,
+        *,
+        mdns_resolver: MdnsResolver | None = None,
+        relay_factory: RelayClientFactory | None = None,
+        **agent_options: Any,
+    ) -> None:
+        self.config = config or IceConfig()
+        self.agent = IceAgent(
+            controlling,
+            ice_lite=self.config.ice_lite,
+            aggressive_nomination=self.config.aggressive_nomination,
+            transport_policy=self.config.iceTransportPolicy,
+            **agent_options,
+        )
+        self._resolver = mdns_resolver
+        self._relay_factory = relay_factory
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sockets: list[_HostSocket] = []
+        self._relays: list[RelayClient] = []
+        self._permissions: set[tuple[int, Address]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._send_pair: CandidatePair | None = None
+        self._mdns: _MdnsService | None = None
+        self._resolving = 0
+        self._deferred_end = False
+        self._closed = False
+        self._state_changed = asyncio.Event()
+        self._gathered = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.local_candidates: list[Candidate] = []
+        #: Callbacks (all optional): trickled local candidates (None =
+        #: end-of-candidates), state changes, selected pair, application data.
+        self.on_candidate: Callable[[Candidate | None], None] | None = None
+        self.on_state_change: Callable[[IceState], None] | None = None
+        self.on_gathering_state_change: Callable[[GatheringState], None] | None = None
+        self.on_selected_pair: Callable[[CandidatePair], None] | None = None
+        self.on_data: Callable[[bytes], None] | None = None
+
+    # ------------------------------------------------------------ properties
+
+    @property
+    def local_username(self) -> str:
+        return self.agent.local_username
+
+    @property
+    def local_password(self) -> str:
+        return self.agent.local_password
+
+    @property
+    def state(self) -> IceState:
+        return self.agent.state
+
+    @property
+    def gathering_state(self) -> GatheringState:
+        return self.agent.gathering_state
+
+    @property
+    def selected_pair(self) -> CandidatePair | None:
+        return self.agent.selected_pair
+
+    def _now(self) -> float:
+        assert self._loop is not None
+        return self._loop.time()
+
+    # ------------------------------------------------------------ gathering
+
+    async def gather(self) -> None:
+        """Gather host, server-reflexive and relay candidates; candidates are
+        reported to ``on_candidate`` as they are found (RFC 8838 §4).  Returns
+        when gathering is complete."""
+        if self._closed:
+            raise InvalidStateError("ICE transport is closed")
+        self._loop = asyncio.get_running_loop()
+        if self.agent.gathering_state is not GatheringState.NEW:
+            await self._gathered.wait()
+            return
+        self.agent.start_gathering()
+        self._pump()
+        cfg = self.config
+        low, high = cfg.port_range
+        for index, ip in enumerate(host_addresses(cfg)):
+            try:
+                sock = await self._bind(ip, low, high)
+            except OSError as exc:
+                logger.info("ICE: cannot bind %s: %s", ip, exc)
+                continue
+            self._sockets.append(sock)
+            cand = Candidate(
+                component=1,
+                foundation=candidate_foundation("host", "udp", ip),
+                ip=ip,
+                port=sock.port,
+                # RFC 8445 §5.1.2.1: a distinct local preference per interface.
+                priority=candidate_priority(1, "host", 65535 - index),
+                protocol="udp",
+                type="host",
+            )
+            self.agent.add_local_candidate(cand, sock)
+            self._pump()
+        urls: list[IceServerUrl] = []
+        for server in cfg.iceServers:
+            for url in server.url_list():
+                try:
+                    urls.append(parse_ice_url(url, server.username, server.credential))
+                except ValueError as exc:
+                    logger.warning("ICE: ignoring server URL %r: %s", url, exc)
+        relay_tasks = []
+        for u in urls:
+            if u.scheme == "stun":
+                await self._gather_srflx(u)
+            elif u.is_turn:
+                relay_tasks.append(self._gather_relay(u))
+        if relay_tasks:
+            await asyncio.gather(*relay_tasks)
+        self.agent.local_candidates_done()
+        self._pump()
+        await self._gathered.wait()
+
+    async def _bind(self, ip: str, low: int, high: int) -> _HostSocket:
+        holder: list[_HostSocket] = []
+
+        def on_burst(batch: udp.RecvBatch, count: int) -> None:
+            self._on_burst(holder[0], batch, count)
+
+        ports = [0] if not low else list(range(low, high + 1))
+        last: OSError | None = None
+        for port in ports:
+            try:
+                ep = await udp.open_endpoint(
+                    (ip, port), on_burst, rcvbuf=1 << 20, sndbuf=1 << 20, dual_stack=False
+                )
+            except OSError as exc:
+                last = exc
+                continue
+            holder.append(_HostSocket(ep, ip, ep.local_address[1]))
+            return holder[0]
+        raise last or OSError(f"no free port for {ip}")
+
+    async def _gather_srflx(self, url: IceServerUrl) -> None:
+        """RFC 8445 §5.1.1.2: one Binding request per STUN server per host socket
+        of the same address family."""
+        assert self._loop is not None
+        try:
+            infos = await self._loop.getaddrinfo(url.host, url.port, type=socket.SOCK_DGRAM)
+        except OSError as exc:
+            logger.info("ICE: cannot resolve STUN server %s: %s", url.host, exc)
+            return
+        by_family: dict[int, Address] = {}
+        for family, _, _, _, sockaddr in infos:
+            by_family.setdefault(int(family), (str(sockaddr[0]), int(sockaddr[1])))
+        for sock in self._sockets:
+            fam = int(socket.AF_INET6 if ":" in sock.ip else socket.AF_INET)
+            server = by_family.get(fam)
+            if server is not None:
+                self.agent.gather_server_reflexive(sock, server, self._now())
+        self._pump()
+
+    async def _gather_relay(self, url: IceServerUrl) -> None:
+        """RFC 8445 §5.1.1.2 / RFC 8656: a relayed candidate per TURN URL."""
+        if self._relay_factory is None:
+            logger.info("ICE: no TURN client installed; skipping %s", url.host)
+            return
+        holder: list[RelayClient] = []
+
+        def on_datagram(peer: Address, data: bytes) -> None:
+            if holder and not self._closed:
+                self._on_relay_datagram(holder[0], peer, data)
+
+        client = self._relay_factory(url, on_datagram)
+        holder.append(client)
+        try:
+            relayed = await client.allocate()
+        except (RelayError, OSError) as exc:
+            logger.info("ICE: TURN allocation on %s failed: %s", url.host, exc)
+            await client.close()
+            return
+        self._relays.append(client)
+        mapped = client.mapped_address
+        index = len(self._relays)
+        cand = Candidate(
+            component=1,
+            # RFC 8445 §5.1.1.3: foundation from type, base and server.
+            foundation=candidate_foundation("relay", "udp", relayed[0], url.host),
+            ip=relayed[0],
+            port=relayed[1],
+            # RFC 8445 §5.1.2.1; local preference orders relays over UDP/TCP/TLS.
+            priority=candidate_priority(
+                1, "relay", {"udp": 65535, "tcp": 32767, "tls": 16383}.get(url.transport, 0) - index
+            ),
+            protocol="udp",
+            type="relay",
+            relatedAddress=mapped[0] if mapped else None,
+            relatedPort=mapped[1] if mapped else None,
+        )
+        self.agent.add_local_candidate(cand, client, relayed)
+        self._pump()
+
+    # ------------------------------------------------------------ remote side
+
+    def set_remote_credentials(self, ufrag: str, pwd: str, ice_lite: bool = False) -> None:
+        self.agent.set_remote_credentials(ufrag, pwd, ice_lite)
+        self._pump()
+
+    def add_remote_candidate(self, candidate: Candidate | None) -> None:
+        """Add a trickled remote candidate (``None``: end-of-candidates).
+        ``.local`` names are resolved first (mDNS), in the background."""
+        if self._closed:
+            return
+        if candidate is None:
+            if self._resolving:
+                self._deferred_end = True  # after the pending resolutions
+            else:
+                self.agent.add_remote_candidate(None)
+                self._pump()
+            return
+        if candidate.is_mdns and self.config.mdns_resolve:
+            self._resolving += 1
+            task = asyncio.get_running_loop().create_task(self._resolve_and_add(candidate))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        self.agent.add_remote_candidate(candidate)
+        self._pump()
+
+    async def _resolve_and_add(self, candidate: Candidate) -> None:
+        try:
+            resolver = self._resolver or (await self._mdns_service()).resolve
+            try:
+                address = await asyncio.wait_for(resolver(candidate.ip), MDNS_TIMEOUT)
+            except (TimeoutError, OSError):
+                address = None
+            if address is not None and not self._closed:
+                resolved = candidate.copy()
+                resolved.ip = address
+                self.agent.add_remote_candidate(resolved)
+            else:
+                logger.info("ICE: could not resolve %s", candidate.ip)
+        finally:
+            self._resolving -= 1
+            if self._resolving == 0 and self._deferred_end and not self._closed:
+                self._deferred_end = False
+                self.agent.add_remote_candidate(None)
+            if not self._closed:
+                self._pump()
+
+    async def _mdns_service(self) -> _MdnsService:
+        if self._mdns is None:
+            self._mdns = await _MdnsService.start()
+        return self._mdns
+
+    # ------------------------------------------------------------ connect / send
+
+    async def connect(self) -> None:
+        """Wait until connected (or completed); raise ConnectionError on failed."""
+        while True:
+            state = self.agent.state
+            if state in (IceState.CONNECTED, IceState.COMPLETED):
+                return
+            if state in (IceState.FAILED, IceState.CLOSED):
+                raise ConnectionError(f"ICE {state.value}")
+            self._state_changed.clear()
+            await self._state_changed.wait()
+
+    def send(self, data: bytes) -> bool:
+        """Send application data on the selected pair (False when there is none
+        or consent expired, RFC 7675 §5.1)."""
+        pair = self._send_pair
+        if pair is None or self._closed:
+            pair = self.agent.send_pair()
+            if pair is None or self._closed:
+                return False
+        key = pair.local.key
+        if isinstance(key, _HostSocket):
+            ok = key.endpoint.sendto(data, pair.remote_addr)
+        else:
+            self._relay_send(key, pair.remote_addr, data)  # type: ignore[arg-type]
+            ok = True
+        pair.packetsSent += 1
+        pair.bytesSent += len(data)
+        return ok
+
+    def restart(self) -> None:
+        """RFC 8445 §9 ICE restart: new local credentials; the current pair
+        carries data until a new one is selected."""
+        self.agent.restart()
+        self._pump()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.agent.close()
+        self._pump()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for task in list(self._tasks):
+            task.cancel()
+        for sock in self._sockets:
+            sock.endpoint.close()
+        for client in self._relays:
+            await client.close()
+        if self._mdns is not None:
+            self._mdns.close()
+        self._gathered.set()
+        self._state_changed.set()
+
+    def get_stats(self) -> dict[str, object]:
+        stats = self.agent.get_stats()
+        stats["sockets"] = [s.endpoint.stats() for s in self._sockets]
+        return stats
+
+    # ------------------------------------------------------------ I/O plumbing
+
+    def _on_burst(self, sock: _HostSocket, batch: udp.RecvBatch, count: int) -> None:
+        agent = self.agent
+        now = self._now()
+        kinds = batch.kinds
+        on_data = self.on_data
+        for i in range(count):
+            kind = kinds[i]
+            if kind == _STUN:
+                addr = batch.addr(i)
+                if addr is not None:
+                    agent.handle_datagram(sock, (addr[0], addr[1]), batch.data(i), now)
+            elif kind in _DATA_KINDS:
+                addr = batch.addr(i)
+                if addr is not None and agent.receive_data(
+                    sock, (addr[0], addr[1]), batch.length(i), now
+                ):
+                    if on_data is not None:
+                        on_data(batch.data(i))
+        self._pump()
+
+    def _on_relay_datagram(self, client: RelayClient, peer: Address, data: bytes) -> None:
+        now = self._now()
+        if data and data[0] <= 3:
+            self.agent.handle_datagram(client, peer, data, now)
+        elif self.agent.receive_data(client, peer, len(data), now) and self.on_data is not None:
+            self.on_data(data)
+        self._pump()
+
+    def _relay_send(self, client: RelayClient, peer: Address, data: bytes) -> None:
+        # relay.py §3: a permission for each peer we talk to, before the first send.
+        k = (id(client), peer)
+        if k not in self._permissions:
+            self._permissions.add(k)
+            client.add_permission(peer)
+        client.send_to(data, peer)
+
+    def _transmit(self, t: Transmit) -> None:
+        key: Hashable = t.key
+        if isinstance(key, _HostSocket):
+            key.endpoint.sendto(t.data, t.addr)
+        else:
+            self._relay_send(key, t.addr, t.data)  # type: ignore[arg-type]
+
+    def _pump(self) -> None:
+        """Drain the agent's transmits and events; re-arm the timer."""
+        agent = self.agent
+        while (t := agent.poll_transmit()) is not None:
+            self._transmit(t)
+        while (ev := agent.poll_event()) is not None:
+            self._dispatch(ev)
+        if self._closed or self._loop is None:
+            return
+        deadline = agent.next_deadline()
+        if deadline != self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._timer_at = deadline
+            if deadline is not None:
+                self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        if self._closed:
+            return
+        self.agent.handle_timeout(self._now())
+        self._pump()
+
+    def _dispatch(self, ev: object) -> None:
+        if isinstance(ev, LocalCandidateEvent):
+            cand = ev.candidate
+            if cand is not None:
+                cand = self._signalled(cand)
+                self.local_candidates.append(cand)
+            if self.on_candidate is not None:
+                self.on_candidate(cand)
+        elif isinstance(ev, StateEvent):
+            self._send_pair = self.agent.send_pair()
+            self._state_changed.set()
+            if self.on_state_change is not None:
+                self.on_state_change(ev.state)
+        elif isinstance(ev, GatheringStateEvent):
+            if ev.state is GatheringState.COMPLETE:
+                self._gathered.set()
+            if self.on_gathering_state_change is not None:
+                self.on_gathering_state_change(ev.state)
+        elif isinstance(ev, SelectedPairEvent):
+            self._send_pair = self.agent.send_pair()
+            if self.on_selected_pair is not None:
+                self.on_selected_pair(ev.pair)
+        elif isinstance(ev, DataEvent):
+            if self.on_data is not None:
+                self.on_data(ev.data)
+
+    def _signalled(self, cand: Candidate) -> Candidate:
+        """draft-ietf-mmusic-mdns-ice-candidates §3.1: with hiding on, host
+        addresses become ``.local`` names and related addresses 0.0.0.0:0."""
+        if not self.config.mdns_hide_host:
+            return cand
+        out = cand.copy()
+        if cand.type == "host":
+            if self._mdns is None:
+                self._mdns = _MdnsService.start_nowait()
+            out.ip = self._mdns.names.register(cand.ip)
+        elif cand.relatedAddress is not None:
+            out.relatedAddress = "0.0.0.0"
+            out.relatedPort = 0
+        return out
+
+
+class _MdnsService(asyncio.DatagramProtocol):
+    """A minimal mDNS querier/responder on 224.0.0.251:5353 (RFC 6762)."""
+
+    def __init__(self) -> None:
+        self.names = mdns.MdnsNames()
+        self.transport: asyncio.DatagramTransport | None = None
+        self._waiters: dict[str, list[asyncio.Future[str]]] = {}
+
+    @classmethod
+    async def start(cls) -> _MdnsService:
+        service = cls()
+        await service._open()
+        return service
+
+    @classmethod
+    def start_nowait(cls) -> _MdnsService:
+        service = cls()
+        task = asyncio.get_running_loop().create_task(service._open())
+        task.add_done_callback(lambda t: t.exception())
+        return service
+
+    async def _open(self) -> None:
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if hasattr(socket, "SO_REUSEPORT"):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind(("", mdns.MDNS_PORT))
+            mreq = struct.pack("=4sl", socket.inet_aton(mdns.MDNS_ADDRESS_V4), socket.INADDR_ANY)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+            # RFC 6762 §11: packets carry TTL 255.
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+        except OSError:
+            sock.close()
+            raise
+        await loop.create_datagram_endpoint(lambda: self, sock=sock)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # (the selector loop's datagram transport is not a DatagramTransport subclass)
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        try:
+            replies = self.names.handle(data)
+        except ValueError:
+            return  # mdns.ParseError: not ours to fix
+        for reply in replies:
+            self._send(reply)
+        for name, waiters in list(self._waiters.items()):
+            address = self.names.resolved.get(name)
+            if address is not None:
+                for fut in waiters:
+                    if not fut.done():
+                        fut.set_result(address)
+                del self._waiters[name]
+
+    def _send(self, data: bytes) -> None:
+        if self.transport is not None:
+            self.transport.sendto(data, (mdns.MDNS_ADDRESS_V4, mdns.MDNS_PORT))
+
+    async def resolve(self, name: str) -> str | None:
+        """Query ``name`` (A and AAAA), repeating per RFC 6762 §5.2."""
+        name = name.lower()
+        own = self.names.own(name)
+        if own is not None:
+            return own
+        if name in self.names.resolved:
+            return self.names.resolved[name]
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[str] = loop.create_future()
+        self._waiters.setdefault(name, []).append(fut)
+        delay = MDNS_RETRY
+        try:
+            while True:
+                self._send(mdns.build_query(name))
+                try:
+                    return await asyncio.wait_for(asyncio.shield(fut), delay)
+                except TimeoutError:
+                    delay *= 2
+        finally:
+            if not fut.done():
+                fut.cancel()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
