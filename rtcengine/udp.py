@@ -167,7 +167,9 @@ class BatchDatagramEndpoint:
         """Queue one datagram to ``addr`` (None: a connected socket's peer);
         it leaves with the next flush, at the latest at the end of this loop
         iteration.  False when it had to be dropped (queue and kernel full,
-        or the endpoint is closed)."""
+        or the endpoint is closed).  Raises ValueError for a datagram longer
+        than a slot or a host that is not a numeric address of a family this
+        socket can reach, TypeError for an address that is not a tuple."""
         if self._closed:
             return False
         q = self._queue
