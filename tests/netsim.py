@@ -220,6 +220,7 @@ class Network:
     def run_for(self, seconds: float) -> None:
         end = self.now + seconds
         while True:
+            self.settle()
             t = self.next_time()
             if t is None or t > end:
                 break

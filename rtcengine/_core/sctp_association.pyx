@@ -1170,6 +1170,11 @@ cdef class Association:
                 waiting.append(sid)
         if not ready:
             return
+        # One request must fit a packet: 2 bytes per stream (RFC 6525 §4.1).
+        cap = (self.mtu - 48) // 2
+        if len(ready) > cap:
+            waiting = ready[cap:] + waiting
+            ready = ready[:cap]
         self._reset_queued = waiting
         if not self._peer_reconfig:
             # The peer cannot reset streams: consider them reset locally.

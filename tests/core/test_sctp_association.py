@@ -1,0 +1,711 @@
+"""SCTP association (sans-IO) driven through the virtual-time network simulator:
+handshake (drops, collision), reliable transfer under loss, PR-SCTP, unordered,
+fragmentation, limits, windows, stream reset, shutdown/abort, bad packets, fuzz."""
+
+from __future__ import annotations
+
+import os
+import random
+import struct
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rtcengine._core import crc, sctp
+from rtcengine._core.sctp_association import (
+    EVENT_BUFFERED_LOW,
+    EVENT_CLOSED,
+    EVENT_CONNECTED,
+    EVENT_DATA,
+    EVENT_RESET_DONE,
+    EVENT_STREAM_RESET,
+    Association,
+)
+from rtcengine.exceptions import InvalidStateError
+from tests.netsim import Network, has_chunk, has_tsn
+
+MiB = 1 << 20
+
+
+def pair(**kw: Any) -> tuple[Association, Association]:
+    a = Association(5000, 5000, True, **kw)
+    b = Association(5000, 5000, False, **kw)
+    a.remote_max_message_size = b.remote_max_message_size = 262144
+    return a, b
+
+
+def connected(seed: int = 1, assoc: dict[str, Any] | None = None,
+              **link: Any) -> tuple[Association, Association, Network]:
+    a, b = pair(**(assoc or {}))
+    net = Network(a, b, seed=seed, **link)
+    a.connect(net.now)
+    assert net.run(lambda: a.is_established and b.is_established, max_time=120)
+    return a, b, net
+
+
+def received(side: Any, sid: int | None = None) -> list[bytes]:
+    return [e[3] for e in side.events if e[0] == EVENT_DATA and (sid is None or e[1] == sid)]
+
+
+def kinds(side: Any) -> list[int]:
+    return [e[0] for e in side.events]
+
+
+def raw_packet(vtag: int, *chunks: sctp.Chunk, src: int = 5000, dst: int = 5000) -> bytes:
+    return sctp.Packet(src, dst, vtag, list(chunks)).marshal()
+
+
+# ------------------------------------------------------------------ handshake
+
+
+def test_handshake_four_way() -> None:
+    a, b, net = connected()
+    assert a.state == b.state == "ESTABLISHED"
+    assert a.peer_tag == b.local_tag and b.peer_tag == a.local_tag
+    assert a.local_tag != 0 and b.local_tag != 0
+    assert kinds(net.a) == [EVENT_CONNECTED] and kinds(net.b) == [EVENT_CONNECTED]
+    assert a.forward_tsn_supported and a.reconfig_supported
+    # INIT, COOKIE ECHO from a; INIT ACK, COOKIE ACK from b.
+    assert net.a.link.sent == 2 and net.b.link.sent == 2
+
+
+@pytest.mark.parametrize("direction,chunk", [
+    ("a", sctp.CHUNK_INIT),
+    ("b", sctp.CHUNK_INIT_ACK),
+    ("a", sctp.CHUNK_COOKIE_ECHO),
+    ("b", sctp.CHUNK_COOKIE_ACK),
+], ids=["drop INIT", "drop INIT ACK", "drop COOKIE ECHO", "drop COOKIE ACK"])
+def test_handshake_survives_a_lost_packet(direction: str, chunk: int) -> None:
+    a, b = pair()
+    net = Network(a, b, seed=2)
+    rule = getattr(net, direction).link.drop(has_chunk(chunk), count=1)
+    a.connect(0.0)
+    assert net.run(lambda: a.is_established and b.is_established, max_time=30)
+    assert rule.dropped == 1
+    assert net.now >= 1.0  # one T1 expiry (RTO.Initial = 1 s)
+    a.send(1, 53, b"after")
+    assert net.run(lambda: received(net.b) == [b"after"], max_time=30)
+
+
+def test_handshake_gives_up_after_max_init_retransmits() -> None:
+    a, b = pair()
+    net = Network(a, b, seed=2)
+    net.a.link.drop(has_chunk(sctp.CHUNK_INIT), count=-1)
+    a.connect(0.0)
+    net.run(max_time=1000)
+    assert a.state == "CLOSED"
+    assert net.a.events[-1][0] == EVENT_CLOSED
+    assert "Max.Init.Retransmits" in net.a.events[-1][1]
+    assert b.state == "CLOSED"
+
+
+def test_init_collision() -> None:
+    a, b = pair()
+    net = Network(a, b, seed=4)
+    a.connect(0.0)
+    b.connect(0.0)
+    assert net.run(lambda: a.is_established and b.is_established, max_time=30)
+    assert a.peer_tag == b.local_tag and b.peer_tag == a.local_tag
+    assert kinds(net.a).count(EVENT_CONNECTED) == 1
+    assert kinds(net.b).count(EVENT_CONNECTED) == 1
+    a.send(0, 51, b"x" * 3000)
+    b.send(1, 51, b"y" * 3000)
+    assert net.run(lambda: received(net.a) == [b"y" * 3000] and received(net.b) == [b"x" * 3000])
+
+
+def test_init_collision_with_lost_init_ack() -> None:
+    a, b = pair()
+    net = Network(a, b, seed=5, delay=0.05)
+    net.b.link.drop(has_chunk(sctp.CHUNK_INIT_ACK), count=1)
+    a.connect(0.0)
+    b.connect(0.01)
+    assert net.run(lambda: a.is_established and b.is_established, max_time=60)
+    assert a.peer_tag == b.local_tag and b.peer_tag == a.local_tag
+
+
+def test_connect_twice_is_an_error() -> None:
+    a, _ = pair()
+    a.connect(0.0)
+    with pytest.raises(InvalidStateError):
+        a.connect(0.0)
+
+
+def test_forged_cookie_is_dropped() -> None:
+    a, b = pair()
+    b.handle_packet(raw_packet(0x1234, sctp.CookieEchoChunk(cookie=b"\0" * 72)), 0.0)
+    assert b.state == "CLOSED"
+    assert b.stats["dropped"]["bad_cookie"] == 1
+    assert b.poll_transmit() is None
+
+
+def test_stale_cookie_is_refused() -> None:
+    a, b = pair()
+    a.connect(0.0)
+    init = a.poll_transmit()
+    assert init is not None
+    b.handle_packet(init, 0.0)
+    init_ack = b.poll_transmit()
+    assert init_ack is not None
+    a.handle_packet(init_ack, 0.0)
+    cookie_echo = a.poll_transmit()
+    assert cookie_echo is not None
+    b.handle_packet(cookie_echo, 120.0)  # Valid.Cookie.Life is 60 s
+    assert b.state == "CLOSED"
+    assert b.stats["dropped"]["bad_cookie"] == 1
+    err = b.poll_transmit()
+    assert err is not None and sctp.CHUNK_ERROR in [c.type for c in sctp.Packet.parse(err).chunks]
+
+
+# ------------------------------------------------------------------ reliable transfer
+
+
+def _messages(rng: random.Random, count: int) -> list[bytes]:
+    sizes = [1, 2, 100, 1000, 1172, 1173, 3000, 20000, 65536]
+    return [rng.randbytes(rng.choice(sizes)) for _ in range(count)]
+
+
+@pytest.mark.parametrize("loss", [0.0, 0.01, 0.05, 0.10, 0.20])
+def test_reliable_ordered_delivers_everything_under_loss(loss: float) -> None:
+    a, b, net = connected(seed=11, loss=loss, delay=0.02, jitter=0.004)
+    rng = random.Random(loss)
+    msgs = _messages(rng, 150)
+    for i, m in enumerate(msgs):
+        a.send(i % 3, 53, m)
+    expect = {sid: [m for i, m in enumerate(msgs) if i % 3 == sid] for sid in range(3)}
+    assert net.run(lambda: len(received(net.b)) == len(msgs), max_time=3000)
+    for sid in range(3):
+        assert received(net.b, sid) == expect[sid]
+    # Nothing left: every chunk acked, the queues are empty.
+    net.run_for(5.0)
+    assert a.stats["outstanding_chunks"] == 0 and a.stats["queued_bytes"] == 0
+    assert b.stats["messages_received"] == len(msgs)
+    if loss >= 0.05:
+        assert a.stats["retransmits"] > 0
+        assert a.stats["fast_retransmits"] > 0
+
+
+def test_bidirectional_transfer_with_sack_bundled_into_data() -> None:
+    a, b, net = connected(seed=3, loss=0.02, delay=0.01)
+    rng = random.Random(3)
+    ma = _messages(rng, 80)
+    mb = _messages(rng, 80)
+    for m in ma:
+        a.send(2, 53, m)
+    for m in mb:
+        b.send(3, 53, m)
+    assert net.run(lambda: received(net.b) == ma and received(net.a) == mb, max_time=600)
+    # Both sides sent DATA: SACKs rode along in DATA packets.
+    assert a.stats["sacks_sent"] > 0 and b.stats["sacks_sent"] > 0
+
+
+def test_duplicated_packets_deliver_once() -> None:
+    a, b, net = connected(seed=8, duplicate=0.3, delay=0.01)
+    msgs = [bytes([i]) * (i * 50 + 1) for i in range(100)]
+    for m in msgs:
+        a.send(0, 53, m)
+    assert net.run(lambda: len(received(net.b)) >= len(msgs), max_time=100)
+    net.run_for(2.0)
+    assert received(net.b) == msgs
+    assert b.stats["duplicates_received"] > 0
+
+
+def test_tsn_wraps_around() -> None:
+    a, b, net = connected(seed=9, assoc={"initial_tsn": 0xFFFFFFF0}, loss=0.05)
+    msgs = [os.urandom(3000) for _ in range(30)]
+    for m in msgs:
+        a.send(0, 53, m)
+        b.send(0, 53, m)
+    assert net.run(lambda: received(net.b) == msgs and received(net.a) == msgs, max_time=600)
+
+
+def test_fragmentation_of_256_kib_messages() -> None:
+    a, b, net = connected(seed=12, loss=0.01)
+    msgs = [os.urandom(262144) for _ in range(3)]
+    for m in msgs:
+        a.send(7, 53, m)
+    assert net.run(lambda: len(received(net.b)) == 3, max_time=600)
+    assert received(net.b) == msgs
+    assert a.stats["data_chunks_sent"] >= 3 * (262144 // 1172)
+
+
+def test_rate_limited_link_delivers() -> None:
+    # 1 Mbit/s bottleneck: the sender is paced by acks, nothing lost.
+    a, b, net = connected(seed=13, rate=125_000, delay=0.02)
+    data = os.urandom(200_000)
+    a.send(1, 53, data)
+    assert net.run(lambda: received(net.b) == [data], max_time=60)
+    assert net.now >= 200_000 / 125_000
+
+
+# ------------------------------------------------------------------ limits
+
+
+def test_max_message_size_is_enforced_on_send() -> None:
+    a, _b, _net = connected()
+    a.remote_max_message_size = 1000
+    a.send(0, 53, b"x" * 1000)
+    with pytest.raises(ValueError, match="exceeds the remote max-message-size of 1000"):
+        a.send(0, 53, b"x" * 1001)
+
+
+def test_default_remote_max_message_size_is_64_kib() -> None:
+    a = Association()
+    assert a.remote_max_message_size == 65536
+    with pytest.raises(ValueError, match="max-message-size"):
+        a.send(0, 53, b"x" * 65537)
+
+
+def test_message_over_our_max_message_size_is_dropped() -> None:
+    # The peer ignores our limit: the message is dropped, later ones flow.
+    a2, b2 = pair(max_message_size=10000)
+    net = Network(a2, b2, seed=1)
+    a2.remote_max_message_size = 262144
+    a2.connect(0.0)
+    big, small = os.urandom(20000), b"after"
+    a2.send(0, 53, big)
+    a2.send(0, 53, small)
+    assert net.run(lambda: received(net.b) == [small], max_time=60)
+    assert b2.stats["dropped"]["too_big"] == 1
+    assert b2.state == "ESTABLISHED"
+
+
+def test_empty_message_is_refused() -> None:
+    a, _b, _net = connected()
+    with pytest.raises(ValueError, match="PPID 56/57"):
+        a.send(0, 53, b"")
+
+
+def test_slow_reader_closes_the_window_and_memory_stays_bounded() -> None:
+    rwnd = 256 * 1024
+    a, b, net = connected(seed=14, assoc={"rwnd": rwnd}, delay=0.01)
+    net.b.drain = False  # the application does not read
+    total = 8 * MiB
+    chunk = os.urandom(65536)
+    for _ in range(total // len(chunk)):
+        a.send(0, 53, chunk)
+    net.run_for(30.0)
+    st = b.stats
+    # b holds at most its window (+ one chunk), a still holds the rest.
+    assert st["rx_buffered"] <= rwnd + 2048
+    assert st["rwnd"] == 0 or st["rwnd"] < 2048
+    assert a.stats["queued_bytes"] > total // 2
+    assert a.stats["peer_rwnd"] < 2048
+    # The reader wakes up: everything arrives, in order.
+    net.b.drain = True
+    assert net.run(lambda: len(received(net.b)) == total // len(chunk), max_time=600)
+    assert all(m == chunk for m in received(net.b))
+
+
+def test_zero_window_probe_recovers_from_a_lost_window_update() -> None:
+    rwnd = 64 * 1024
+    a, b, net = connected(seed=15, assoc={"rwnd": rwnd})
+    net.b.drain = False
+    for _ in range(40):
+        a.send(0, 53, b"z" * 8192)
+    net.run_for(5.0)
+    assert a.stats["queued_bytes"] > 0
+    # Drop b's next SACK (the window update); the probe recovers.
+    net.b.link.drop(has_chunk(sctp.CHUNK_SACK), count=1)
+    net.b.drain = True
+    assert net.run(lambda: len(received(net.b)) == 40, max_time=600)
+
+
+# ------------------------------------------------------------------ PR-SCTP, unordered
+
+
+def test_unordered_messages_arrive_out_of_order_when_reordered() -> None:
+    a, b, net = connected(seed=21, delay=0.01, jitter=0.02, reorder=0.3)
+    msgs = [struct.pack("!I", i) * 10 for i in range(200)]
+    for m in msgs:
+        a.send(1, 53, m, ordered=False)
+    assert net.run(lambda: len(received(net.b)) == len(msgs), max_time=120)
+    got = received(net.b)
+    assert sorted(got) == sorted(msgs)
+    assert got != msgs
+
+
+def test_ordered_messages_stay_ordered_when_reordered() -> None:
+    a, b, net = connected(seed=21, delay=0.01, jitter=0.02, reorder=0.3)
+    msgs = [struct.pack("!I", i) * 10 for i in range(200)]
+    for m in msgs:
+        a.send(1, 53, m)
+    assert net.run(lambda: len(received(net.b)) == len(msgs), max_time=120)
+    assert received(net.b) == msgs
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_max_retransmits_zero_loses_some_and_never_blocks(ordered: bool) -> None:
+    a, b, net = connected(seed=22, loss=0.2, delay=0.02)
+    msgs = [struct.pack("!I", i) + b"." * 200 for i in range(300)]
+    for m in msgs:
+        a.send(1, 53, m, ordered=ordered, max_retransmits=0)
+    net.run_for(60.0)
+    got = received(net.b, 1)
+    assert 0 < len(got) < len(msgs)
+    assert set(got) <= set(msgs)
+    if ordered:
+        assert got == sorted(got)
+    assert a.stats["abandoned"] > 0 and a.stats["forward_tsn_sent"] > 0
+    # The association did not stall: everything is acked or skipped, and a
+    # later reliable message gets through.
+    assert a.stats["outstanding_chunks"] == 0
+    a.send(1, 53, b"reliable")
+    assert net.run(lambda: received(net.b, 1)[-1:] == [b"reliable"], max_time=120)
+
+
+def test_max_retransmits_fragmented_messages_skip_whole() -> None:
+    a, b, net = connected(seed=23, loss=0.1, delay=0.02)
+    msgs = [bytes([i]) * 5000 for i in range(60)]
+    for m in msgs:
+        a.send(1, 53, m, max_retransmits=1)
+    net.run_for(60.0)
+    got = received(net.b, 1)
+    # Whatever arrived is whole and in order; a stall never happens.
+    assert all(m in msgs for m in got)
+    assert got == sorted(got, key=msgs.index)
+    assert a.stats["outstanding_chunks"] == 0
+    assert b.stats["rx_buffered"] == 0
+
+
+def test_max_packet_lifetime_expires() -> None:
+    a, b, net = connected(seed=24, delay=0.02)
+    # Every DATA packet is lost for the first second.
+    rule = net.a.link.drop(has_chunk(sctp.CHUNK_DATA), count=-1)
+    a.send(1, 53, b"late", max_packet_lifetime_ms=300, now=net.now)
+    net.run_for(1.0)
+    rule.count = 0
+    a.send(1, 53, b"fresh", max_packet_lifetime_ms=300, now=net.now)
+    assert net.run(lambda: received(net.b, 1) == [b"fresh"], max_time=60)
+    assert a.stats["abandoned"] >= 1
+
+
+def test_lifetime_expired_before_first_send_is_dropped() -> None:
+    a, b, net = connected(seed=25)
+    net.b.drain = False
+    # Fill the window so later messages wait in the queue.
+    for _ in range(20):
+        a.send(0, 53, b"w" * 60000)
+    a.send(1, 53, b"short-lived", max_packet_lifetime_ms=100, now=net.now)
+    net.run_for(3.0)
+    net.b.drain = True
+    a.send(1, 53, b"next", now=net.now)
+    assert net.run(lambda: b"next" in received(net.b, 1), max_time=120)
+    assert received(net.b, 1) == [b"next"]
+
+
+def test_drop_data_with_tsn() -> None:
+    a, b, net = connected(seed=26)
+    tsn0 = sctp.Packet.parse
+    a.send(0, 53, b"first")
+    first = a.poll_transmit(net.now)
+    assert first is not None
+    tsn = [c for c in tsn0(first).chunks if isinstance(c, sctp.DataChunk)][0].tsn
+    net.a.link.drop(has_tsn(tsn + 1), count=1)
+    b.handle_packet(first, net.now)
+    for i in range(5):
+        a.send(0, 53, bytes([i]) * 10)
+    assert net.run(lambda: len(received(net.b)) == 6, max_time=60)
+    assert received(net.b)[1:] == [bytes([i]) * 10 for i in range(5)]
+    assert a.stats["retransmits"] >= 1
+
+
+# ------------------------------------------------------------------ scheduling, buffered amount
+
+
+def test_round_robin_between_streams() -> None:
+    a, b, net = connected(seed=31, delay=0.01)
+    for _ in range(30):
+        a.send(1, 53, b"B" * 65536)
+    a.send(2, 53, b"small")
+    net.run(lambda: b"small" in received(net.b), max_time=60)
+    # The small message on stream 2 overtook most of stream 1's backlog.
+    assert len(received(net.b, 1)) < 5
+
+
+def test_buffered_amount_and_low_event() -> None:
+    a, b, net = connected(seed=32)
+    a.set_buffered_amount_low_threshold(4, 1000)
+    a.send(4, 53, b"x" * 50000)
+    a.send(4, 56, b"\0")  # empty string: counts 0 (RFC 8831 §6.6)
+    assert a.buffered_amount(4) == 50000
+    assert a.buffered_amount(5) == 0
+    assert net.run(lambda: received(net.b, 4) == [b"x" * 50000, b"\0"], max_time=60)
+    assert a.buffered_amount(4) == 0
+    lows = [e for e in net.a.events if e[0] == EVENT_BUFFERED_LOW]
+    assert lows == [(EVENT_BUFFERED_LOW, 4)]
+
+
+# ------------------------------------------------------------------ stream reset
+
+
+def test_stream_reset_both_directions_and_reuse() -> None:
+    a, b, net = connected(seed=41)
+    a.send(3, 51, b"one")
+    a.send(3, 51, b"two")
+    a.reset_streams([3])
+    assert net.run(lambda: any(e[0] == EVENT_RESET_DONE for e in net.a.events), max_time=30)
+    assert received(net.b, 3) == [b"one", b"two"]
+    resets = [e for e in net.b.events if e[0] == EVENT_STREAM_RESET]
+    assert resets == [(EVENT_STREAM_RESET, [3])]
+    # The reverse direction.
+    b.reset_streams([3])
+    assert net.run(lambda: any(e[0] == EVENT_RESET_DONE for e in net.b.events), max_time=30)
+    assert [e for e in net.a.events if e[0] == EVENT_STREAM_RESET] == [(EVENT_STREAM_RESET, [3])]
+    # SSNs restart at 0 on both ends: the stream id is reusable.
+    a.send(3, 51, b"again")
+    assert net.run(lambda: received(net.b, 3)[-1:] == [b"again"], max_time=30)
+
+
+def test_stream_reset_waits_for_lost_data() -> None:
+    a, b, net = connected(seed=42, delay=0.02)
+    tsn_rule = net.a.link.drop(has_chunk(sctp.CHUNK_DATA), count=1)
+    a.send(5, 53, b"must arrive first")
+    a.reset_streams([5])
+    with pytest.raises(InvalidStateError):
+        a.send(5, 53, b"refused while resetting")
+    assert net.run(lambda: any(e[0] == EVENT_RESET_DONE for e in net.a.events), max_time=60)
+    assert tsn_rule.dropped == 1
+    evs = [e for e in net.b.events if e[0] in (EVENT_DATA, EVENT_STREAM_RESET)]
+    assert evs[0] == (EVENT_DATA, 5, 53, b"must arrive first")
+    assert evs[1] == (EVENT_STREAM_RESET, [5])
+
+
+def test_reset_request_lost_is_retransmitted() -> None:
+    a, b, net = connected(seed=43)
+    net.a.link.drop(has_chunk(sctp.CHUNK_RE_CONFIG), count=1)
+    a.reset_streams([9])
+    assert net.run(lambda: any(e[0] == EVENT_RESET_DONE for e in net.a.events), max_time=60)
+    assert [e for e in net.b.events if e[0] == EVENT_STREAM_RESET] == [(EVENT_STREAM_RESET, [9])]
+
+
+def test_thousand_streams_open_send_reset_reuse() -> None:
+    a, b, net = connected(seed=44, delay=0.005)
+
+    def all_reset(n: int) -> bool:
+        na = sum(len(e[1]) for e in net.a.events if e[0] == EVENT_RESET_DONE)
+        nb = sum(len(e[1]) for e in net.b.events if e[0] == EVENT_RESET_DONE)
+        return na == nb == n
+
+    for rnd in range(2):
+        for sid in range(1000):
+            a.send(sid, 51, b"%d:%d" % (rnd, sid))
+        n = 1000 * (rnd + 1)
+        assert net.run(lambda n=n: len(received(net.b)) == n, max_time=120)  # type: ignore[misc]
+        a.reset_streams(range(1000))
+        b.reset_streams(range(1000))
+        assert net.run(lambda n=n: all_reset(n), max_time=300)  # type: ignore[misc]
+    assert received(net.b)[1000:1003] == [b"1:0", b"1:1", b"1:2"]
+
+
+# ------------------------------------------------------------------ shutdown, abort
+
+
+@pytest.mark.parametrize("who", ["a", "b"])
+def test_graceful_shutdown_after_pending_data(who: str) -> None:
+    a, b, net = connected(seed=51, loss=0.05)
+    closer = a if who == "a" else b
+    other = b if who == "a" else a
+    side = net.b if who == "a" else net.a
+    msgs = [os.urandom(10000) for _ in range(20)]
+    for m in msgs:
+        closer.send(0, 53, m)
+    closer.shutdown(net.now)
+    with pytest.raises(InvalidStateError):
+        closer.send(0, 53, b"late")
+    assert net.run(lambda: closer.state == other.state == "CLOSED", max_time=600)
+    assert received(side) == msgs
+    assert net.a.events[-1] == (EVENT_CLOSED, None)
+    assert net.b.events[-1] == (EVENT_CLOSED, None)
+
+
+def test_shutdown_both_at_once() -> None:
+    a, b, net = connected(seed=52)
+    a.shutdown(net.now)
+    b.shutdown(net.now)
+    assert net.run(lambda: a.state == b.state == "CLOSED", max_time=60)
+
+
+def test_abort() -> None:
+    a, b, net = connected(seed=53)
+    a.send(0, 53, b"x" * 100000)
+    a.abort("bye")
+    net.settle()
+    assert a.state == "CLOSED"
+    assert net.run(lambda: b.state == "CLOSED", max_time=10)
+    assert net.b.events[-1][0] == EVENT_CLOSED
+    assert "User-Initiated Abort" in net.b.events[-1][1]
+    with pytest.raises(InvalidStateError):
+        a.send(0, 53, b"x")
+
+
+def test_peer_unreachable_closes() -> None:
+    a, b, net = connected(seed=54)
+    net.a.link.loss = 1.0
+    a.send(0, 53, b"into the void")
+    net.run(max_time=10000)
+    assert a.state == "CLOSED"
+    assert "unreachable" in (a.close_reason or "")
+
+
+# ------------------------------------------------------------------ bad packets
+
+
+def test_bad_crc_and_vtag_are_dropped_with_no_state_change() -> None:
+    a, b, net = connected(seed=61)
+    before = b.stats
+    good = raw_packet(b.local_tag, sctp.DataChunk(3, 12345, 0, 0, 53, b"x"))
+    bad_crc = good[:8] + bytes(4) + good[12:]
+    b.handle_packet(bad_crc, net.now)
+    bad_vtag = raw_packet(b.local_tag ^ 1, sctp.DataChunk(3, 12345, 0, 0, 53, b"x"))
+    b.handle_packet(bad_vtag, net.now)
+    abort_bad = raw_packet(b.local_tag ^ 1, sctp.AbortChunk())
+    b.handle_packet(abort_bad, net.now)
+    wrong_port = raw_packet(b.local_tag, sctp.AbortChunk(), src=5001)
+    b.handle_packet(wrong_port, net.now)
+    b.handle_packet(b"\x13\x88" * 3, net.now)
+    after = b.stats
+    assert after["dropped"]["bad_crc"] == before["dropped"]["bad_crc"] + 1
+    assert after["dropped"]["bad_vtag"] == before["dropped"]["bad_vtag"] + 2
+    assert after["dropped"]["bad_port"] == 1
+    assert after["dropped"]["malformed"] == before["dropped"]["malformed"] + 1
+    assert b.state == "ESTABLISHED"
+    assert b.poll_transmit() is None
+    for key in ("messages_received", "data_chunks_received", "rx_buffered"):
+        assert after[key] == before[key]
+
+
+def test_init_with_nonzero_vtag_is_dropped() -> None:
+    _a, b = pair()
+    b.handle_packet(raw_packet(7, sctp.InitChunk(0, 99, 65536, 10, 10, 1)), 0.0)
+    assert b.stats["dropped"]["bad_vtag"] == 1
+    assert b.poll_transmit() is None
+
+
+def _random_chunk(draw: Any, tag_tsn: int) -> sctp.Chunk:
+    kind = draw(st.integers(0, 11))
+    u32 = st.integers(0, 0xFFFFFFFF)
+    near = st.integers(tag_tsn - 5, tag_tsn + 70000).map(lambda x: x & 0xFFFFFFFF)
+    if kind == 0:
+        return sctp.DataChunk(draw(st.integers(0, 15)), draw(near), draw(st.integers(0, 65535)),
+                              draw(st.integers(0, 65535)), draw(u32),
+                              draw(st.binary(min_size=1, max_size=300)))
+    if kind == 1:
+        gaps = draw(st.lists(st.tuples(st.integers(0, 65535), st.integers(0, 65535)), max_size=8))
+        return sctp.SackChunk(0, draw(u32), draw(u32), gaps,
+                              draw(st.lists(u32, max_size=4)))
+    if kind == 2:
+        return sctp.ForwardTsnChunk(0, draw(near), draw(st.lists(
+            st.tuples(st.integers(0, 65535), st.integers(0, 65535)), max_size=6)))
+    if kind == 3:
+        req = sctp.OutgoingSsnResetRequest(draw(u32), draw(u32), draw(near),
+                                           draw(st.lists(st.integers(0, 65535), max_size=5)))
+        return sctp.ReconfigChunk(0, [req.to_param()])
+    if kind == 4:
+        return sctp.ShutdownChunk(0, draw(u32))
+    if kind == 5:
+        return sctp.HeartbeatChunk(0, [(1, draw(st.binary(max_size=40)))])
+    if kind == 6:
+        return sctp.CookieEchoChunk(0, draw(st.binary(max_size=80)))
+    if kind == 7:
+        return sctp.InitAckChunk(0, draw(u32), draw(u32), 10, 10, draw(u32))
+    if kind == 8:
+        return sctp.UnknownChunk(draw(st.integers(0, 255)), draw(st.integers(0, 255)),
+                                 draw(st.binary(max_size=30)))
+    if kind == 9:
+        return sctp.ReconfigChunk(0, [sctp.ReconfigResponse(draw(u32), draw(
+            st.integers(0, 7))).to_param()])
+    if kind == 10:
+        return sctp.ErrorChunk(0, [(draw(st.integers(0, 20)), draw(st.binary(max_size=8)))])
+    return sctp.ShutdownAckChunk()
+
+
+@st.composite
+def _packets(draw: Any, vtag: int, tsn: int) -> bytes:
+    if draw(st.integers(0, 9)) == 0:
+        garbage: bytes = draw(st.binary(min_size=12, max_size=200))
+        # Garbage with a valid CRC so it reaches the chunk walker.
+        body = garbage[:8] + b"\0\0\0\0" + garbage[12:]
+        return body[:8] + struct.pack("<I", crc.crc32c(body)) + body[12:]
+    chunks = [_random_chunk(draw, tsn) for _ in range(draw(st.integers(1, 4)))]
+    tag = vtag if draw(st.integers(0, 7)) else draw(st.integers(0, 0xFFFFFFFF))
+    packet: bytes = raw_packet(tag, *chunks)
+    return packet
+
+
+def _fuzz_target() -> tuple[Association, Association, Network]:
+    a, b, net = connected(seed=71, assoc={"initial_tsn": 1000})
+    a.send(0, 53, b"x" * 5000)
+    net.run_for(1.0)
+    return a, b, net
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_fuzz_random_chunk_sequences(data: Any) -> None:
+    a, b, net = _fuzz_target()
+    peer_next_tsn = _peer_next_tsn(a)
+    now = net.now
+    for _ in range(data.draw(st.integers(1, 12))):
+        pkt = data.draw(_packets(b.local_tag, peer_next_tsn))
+        now += data.draw(st.floats(0, 2))
+        b.handle_packet(pkt, now)
+        if data.draw(st.booleans()):
+            b.handle_timeout(now)
+        while b.poll_transmit(now) is not None:
+            pass
+        while b.poll_event() is not None:
+            pass
+    s = b.stats
+    assert s["rx_span"] <= 65536
+    assert s["rx_buffered"] <= 2 * b.local_rwnd + 70000
+    assert s["outstanding_chunks"] <= 65536
+
+
+def _peer_next_tsn(a: Association) -> int:
+    a.send(0, 53, b"probe")
+    pkt = a.poll_transmit()
+    assert pkt is not None
+    return [c for c in sctp.Packet.parse(pkt).chunks if isinstance(c, sctp.DataChunk)][0].tsn + 1
+
+
+def test_delayed_sack() -> None:
+    a, b, net = connected(seed=81, delay=0.01)
+    a.send(0, 53, b"one")
+    pkt = a.poll_transmit(net.now)
+    assert pkt is not None
+    b.handle_packet(pkt, net.now)
+    # One DATA packet: no SACK yet, the delayed-SACK timer is armed.
+    assert b.poll_transmit(net.now) is None
+    deadline = b.next_deadline()
+    assert deadline is not None and abs(deadline - (net.now + 0.2)) < 1e-9
+    b.handle_timeout(deadline)
+    sack = b.poll_transmit(deadline)
+    assert sack is not None and [c.type for c in sctp.Packet.parse(sack).chunks] == [
+        sctp.CHUNK_SACK]
+
+
+def test_two_data_packets_get_one_sack() -> None:
+    a, b, net = connected(seed=82)
+    a.send(0, 53, b"x" * 3000)
+    pkts = a.poll_transmits(net.now)
+    assert len(pkts) == 3
+    for p in pkts:
+        b.handle_packet(p, net.now)
+    sacks = b.poll_transmits(net.now)
+    assert len(sacks) == 1
+    assert sctp.Packet.parse(sacks[0]).chunks[0].type == sctp.CHUNK_SACK
+
+
+def test_gap_triggers_immediate_sack_with_gap_blocks() -> None:
+    a, b, net = connected(seed=83)
+    for i in range(4):
+        a.send(0, 53, bytes([i]) * 1000)
+    pkts = a.poll_transmits(net.now)
+    assert len(pkts) >= 3
+    b.handle_packet(pkts[0], net.now)
+    b.handle_packet(pkts[2], net.now)  # pkts[1] lost
+    sack = sctp.Packet.parse(b.poll_transmit(net.now) or b"").chunks[0]
+    assert isinstance(sack, sctp.SackChunk)
+    assert sack.gaps == [(2, 2)]
