@@ -25,8 +25,9 @@ cdef extern from *:
 
     /* recvmmsg/sendmmsg are Linux (glibc/musl with _GNU_SOURCE, which
        Python.h defines).  Elsewhere the same API loops over recvmsg/sendmsg,
-       one datagram per syscall. */
-    #if defined(__linux__)
+       one datagram per syscall (RTCE_UDP_FORCE_FALLBACK builds that path on
+       Linux too, to test it). */
+    #if defined(__linux__) && !defined(RTCE_UDP_FORCE_FALLBACK)
     #define RTCE_HAVE_MMSG 1
     typedef struct mmsghdr rtce_mmsghdr;
     static inline int rtce_recvmmsg(int fd, rtce_mmsghdr *v, unsigned int n, int flags) {
