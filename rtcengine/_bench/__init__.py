@@ -26,6 +26,8 @@ class Case:
     baseline_name: str = ""
     # Operations one call performs (a batch call over 64 packets counts 64).
     ops_per_call: int = 1
+    # The same for the baseline callable (so both sides count the same unit).
+    baseline_ops_per_call: int = 1
     # Bytes one operation processes, for MB/s (0: not a throughput case).
     bytes_per_op: int = 0
     # The ratio (ours / baseline ops/s) the issue asks for, if any.

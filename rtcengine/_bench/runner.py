@@ -61,7 +61,7 @@ def run_case(case: Case, seconds: float = 0.2, repeats: int = 5) -> Result:
         for _ in range(repeats):
             ours_samples.append(sample(case.ours, ours_loops, case.ops_per_call))
             if case.baseline is not None:
-                base_samples.append(sample(case.baseline, base_loops, 1))
+                base_samples.append(sample(case.baseline, base_loops, case.baseline_ops_per_call))
     finally:
         if gc_was:
             gc.enable()
