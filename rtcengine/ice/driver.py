@@ -267,8 +267,10 @@ class IceDriver:
     async def _gather_relay(self, url: IceServerUrl) -> None:
         """RFC 8445 §5.1.1.2 / RFC 8656: a relayed candidate per TURN URL."""
         if self._relay_factory is None:
-            logger.info("ICE: no TURN client installed; skipping %s", url.host)
-            return
+            # The TURN client of rtcengine.ice.turn_transport, with default TLS settings.
+            from rtcengine.ice.turn_transport import TurnClientFactory
+
+            self._relay_factory = TurnClientFactory()
         holder: list[RelayClient] = []
 
         def on_datagram(peer: Address, data: bytes) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -188,7 +189,7 @@ def test_srflx_from_every_stun_server() -> None:
     asyncio.run(main())
 
 
-def test_relay_policy_without_turn_client_gathers_nothing() -> None:
+def test_relay_policy_without_turn_server_gathers_nothing() -> None:
     async def main() -> None:
         a = IceDriver(True, loopback_config(iceTransportPolicy="relay"))
         try:
@@ -221,5 +222,99 @@ def test_mdns_hidden_host_candidates_resolved_by_injected_resolver() -> None:
         finally:
             await a.close()
             await b.close()
+
+    asyncio.run(main())
+
+
+class FakeRelay:
+    """A RelayClient whose "allocation" is a UDP socket of its own on
+    127.0.0.1: what the peer sends to the relayed address comes back through
+    ``on_datagram``; ``send_to`` leaves from it."""
+
+    def __init__(self, url: object, on_datagram: Callable[[tuple[str, int], bytes], None]) -> None:
+        self.on_datagram = on_datagram
+        self.permissions: list[tuple[str, int]] = []
+        self.sent = 0
+        self._transport: asyncio.DatagramTransport | None = None
+        self._relayed: tuple[str, int] | None = None
+        self.closed = False
+
+    @property
+    def relayed_address(self) -> tuple[str, int] | None:
+        return self._relayed
+
+    @property
+    def mapped_address(self) -> tuple[str, int] | None:
+        return ("198.51.100.9", 4444)
+
+    @property
+    def transport(self) -> str:
+        return "udp"
+
+    async def allocate(self) -> tuple[str, int]:
+        relay = self
+
+        class Proto(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+                relay.on_datagram((addr[0], addr[1]), data)
+
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(Proto, local_addr=("127.0.0.1", 0))
+        self._transport = transport
+        self._relayed = transport.get_extra_info("sockname")[:2]
+        assert self._relayed is not None
+        return self._relayed
+
+    def add_permission(self, peer: tuple[str, int]) -> None:
+        self.permissions.append(peer)
+
+    def send_to(self, data: bytes, peer: tuple[str, int]) -> None:
+        assert peer in self.permissions, "permission before the first send"
+        self.sent += 1
+        assert self._transport is not None
+        self._transport.sendto(data, peer)
+
+    async def close(self) -> None:
+        self.closed = True
+        if self._transport is not None:
+            self._transport.close()
+
+
+def test_relay_only_through_relay_clients() -> None:
+    async def main() -> None:
+        made: list[FakeRelay] = []
+
+        def factory(
+            url: object, on_datagram: Callable[[tuple[str, int], bytes], None]
+        ) -> FakeRelay:
+            made.append(FakeRelay(url, on_datagram))
+            return made[-1]
+
+        cfg = loopback_config(
+            iceTransportPolicy="relay",
+            iceServers=[IceServer(urls="turn:127.0.0.1:3478", username="u", credential="p")],
+        )
+        a = IceDriver(True, cfg, relay_factory=factory)
+        b = IceDriver(False, cfg, relay_factory=factory)
+        got: list[bytes] = []
+        b.on_data = got.append
+        try:
+            await connect_pair(a, b, trickle=False)
+            assert [c.type for c in a.local_candidates] == ["relay"]
+            assert a.local_candidates[0].relatedAddress == "198.51.100.9"
+            sel = a.selected_pair
+            assert sel is not None and sel.local.candidate.type == "relay"
+            assert sel.remote.type == "relay"
+            assert a.send(b"\x17via relay")
+            for _ in range(100):
+                if got:
+                    break
+                await asyncio.sleep(0.005)
+            assert got == [b"\x17via relay"]
+            assert made[0].permissions and made[0].sent >= 2
+        finally:
+            await a.close()
+            await b.close()
+        assert all(r.closed for r in made)
 
     asyncio.run(main())
