@@ -33,7 +33,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -110,6 +110,18 @@ class Counted:
     def rate(self) -> float:
         """Messages per second."""
         return self.messages / self.seconds if self.seconds > 0 else 0.0
+
+
+def _encode(data: str | bytes) -> dict[str, str]:
+    if isinstance(data, str):
+        return {"kind": "text", "data": data}
+    return {"kind": "binary", "data": base64.b64encode(data).decode("ascii")}
+
+
+def _decode(message: Mapping[str, str]) -> str | bytes:
+    if message["kind"] == "text":
+        return message["data"]
+    return base64.b64decode(message["data"])
 
 
 class _PageHandler(http.server.BaseHTTPRequestHandler):
@@ -279,9 +291,7 @@ class Browser:
     async def signaling_state(self) -> str:
         return (await self.states())["signalingState"]
 
-    async def wait_connection_state(
-        self, *wanted: str, timeout: float = DEFAULT_TIMEOUT
-    ) -> str:
+    async def wait_connection_state(self, *wanted: str, timeout: float = DEFAULT_TIMEOUT) -> str:
         """Wait for one of ``wanted``; PageError if the connection fails or closes instead."""
         state: str = await self.call(
             "waitConnectionState", list(wanted), self._ms(timeout), timeout=timeout
@@ -323,19 +333,23 @@ class Browser:
 
     async def send(self, label: str, data: str | bytes) -> None:
         """Send a text (str) or binary (bytes) message; empty ones included."""
-        if isinstance(data, str):
-            message = {"kind": "text", "data": data}
-        else:
-            message = {"kind": "binary", "data": base64.b64encode(data).decode("ascii")}
-        await self.call("send", label, message)
+        await self.call("send", label, _encode(data))
+
+    async def send_many(self, label: str, messages: Iterable[str | bytes]) -> None:
+        """Send every message in one DevTools round trip (no flow control: keep it small)."""
+        await self.call("sendMany", label, [_encode(m) for m in messages])
 
     async def next_message(self, label: str, timeout: float = DEFAULT_TIMEOUT) -> str | bytes:
         """The next message the channel received: str for text, bytes for binary."""
-        message = await self.call("nextMessage", label, self._ms(timeout), timeout=timeout)
-        if message["kind"] == "text":
-            text: str = message["data"]
-            return text
-        return base64.b64decode(message["data"])
+        return _decode(await self.call("nextMessage", label, self._ms(timeout), timeout=timeout))
+
+    async def next_messages(
+        self, label: str, count: int, timeout: float = DEFAULT_TIMEOUT
+    ) -> list[str | bytes]:
+        """Up to ``count`` messages, waiting at most ``timeout`` in all: fewer is not an
+        error (unreliable channels), so check the length."""
+        messages = await self.call("nextMessages", label, count, self._ms(timeout), timeout=timeout)
+        return [_decode(m) for m in messages]
 
     async def pending_messages(self, label: str) -> int:
         count: int = await self.call("pendingMessages", label)
@@ -357,9 +371,7 @@ class Browser:
     ) -> BulkResult:
         """Send ``nbytes`` random bytes in ``chunk_size`` binary messages under flow control;
         the result carries their SHA-256 for the receiver to compare."""
-        return BulkResult(
-            **await self.call("sendBulk", label, nbytes, chunk_size, timeout=timeout)
-        )
+        return BulkResult(**await self.call("sendBulk", label, nbytes, chunk_size, timeout=timeout))
 
     async def expect_bulk(self, label: str, nbytes: int) -> None:
         """Arm a sink on ``label``: the next ``nbytes`` bytes received are collected in the
@@ -367,7 +379,9 @@ class Browser:
         await self.call("expectBulk", label, nbytes)
 
     async def bulk_result(self, label: str, timeout: float = 60.0) -> BulkResult:
-        return BulkResult(**await self.call("bulkResult", label, self._ms(timeout), timeout=timeout))
+        return BulkResult(
+            **await self.call("bulkResult", label, self._ms(timeout), timeout=timeout)
+        )
 
     async def send_burst(
         self, label: str, count: int, size: int, *, text: bool = False, timeout: float = 60.0
@@ -383,7 +397,9 @@ class Browser:
 
     async def counted(self, label: str, expected: int, timeout: float = 30.0) -> Counted:
         """Wait until ``expected`` messages were counted or ``timeout``; what arrived either way."""
-        return Counted(**await self.call("counted", label, expected, self._ms(timeout), timeout=timeout))
+        return Counted(
+            **await self.call("counted", label, expected, self._ms(timeout), timeout=timeout)
+        )
 
 
 @contextlib.asynccontextmanager

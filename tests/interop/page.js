@@ -295,6 +295,32 @@
       }, timeoutMs, `a message on ${JSON.stringify(label)}`);
     },
 
+    // Up to `count` messages, waiting at most timeoutMs in all; fewer is not an error.
+    async nextMessages(label, count, timeoutMs) {
+      const state = requireChannel(label);
+      const deadline = performance.now() + timeoutMs;
+      const got = [];
+      while (got.length < count) {
+        if (state.queue.length) { got.push(state.queue.shift()); continue; }
+        const left = deadline - performance.now();
+        if (left <= 0 || state.channel.readyState === "closed") break;
+        try {
+          await waitFor(state.waiters, () => (state.queue.length || state.channel.readyState === "closed" ? true : undefined),
+            left, "messages");
+        } catch (e) {
+          if (e.name !== "TimeoutError") throw e;
+          break;
+        }
+      }
+      return got;
+    },
+
+    sendMany(label, messages) {
+      const ch = requireChannel(label).channel;
+      for (const m of messages) ch.send(decodeMessage(m));
+      return null;
+    },
+
     pendingMessages(label) {
       return requireChannel(label).queue.length;
     },
