@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rtcengine.exceptions import ParseError as BaseParseError
@@ -180,6 +180,7 @@ def test_fuzz_text(text: str) -> None:
     assert Candidate.from_sdp(c.to_sdp()) == c
 
 
+@settings(max_examples=100)
 @given(
     st.integers(1, 256),
     st.integers(1, 2**31 - 1),
