@@ -7,6 +7,7 @@ sockets, clock and timers.  ``relay``: the TURN client interface.  ``mdns``: the
 mDNS codec for ``.local`` candidates.
 """
 
+from rtcengine.ice.agent import GatheringState, IceAgent, IceState
 from rtcengine.ice.candidate import (
     Candidate,
     ParseError,
@@ -17,6 +18,9 @@ from rtcengine.ice.config import IceConfig, IceServer
 
 __all__ = [
     "Candidate",
+    "GatheringState",
+    "IceAgent",
+    "IceState",
     "IceConfig",
     "IceServer",
     "ParseError",
