@@ -114,6 +114,8 @@ class Side:
         self.drain = drain
         self.events: list[tuple[Any, ...]] = []
         self.on_event: Callable[[tuple[Any, ...]], None] | None = None
+        # Called instead of draining poll_event() (e.g. a channel manager).
+        self.poller: Callable[[], None] | None = None
 
 
 class Network:
@@ -159,6 +161,9 @@ class Network:
 
     def _events(self) -> None:
         for side in self.sides:
+            if side.poller is not None:
+                side.poller()
+                continue
             if not side.drain:
                 continue
             while True:

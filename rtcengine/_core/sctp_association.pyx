@@ -21,7 +21,7 @@ Decisions (where the RFCs leave a choice):
   the window and the peer stops.
 * ``bufferedAmount`` (``buffered_amount(sid)``) counts user bytes queued and
   not yet sent once; messages with PPID 56/57 (empty WebRTC messages, RFC 8831
-  §6.6) count 0, as the W3C API wants.
+  §6.6) and DCEP messages (PPID 50) count 0, as the W3C API wants.
 * RTO.Min defaults to 0.2 s instead of RFC 9260 §16's suggested 1 s (data
   channels are interactive; the RFC's values are "suggested"); every RTO
   constant is an attribute.
@@ -110,8 +110,10 @@ cdef enum:
     RC_BAD_SEQUENCE = 5
     RC_IN_PROGRESS = 6
 
-# RFC 8831 §8: PPIDs of empty messages (one byte on the wire, 0 buffered).
+# RFC 8831 §8: PPIDs of empty messages (one byte on the wire, 0 buffered),
+# and of DCEP (RFC 8832 §8.1), not user data either.
 cdef enum:
+    PPID_DCEP = 50
     PPID_STRING_EMPTY = 56
     PPID_BINARY_EMPTY = 57
 
@@ -592,7 +594,8 @@ cdef class Association:
         m.data = <PyObject*>b
         m.length = n
         m.offset = 0
-        m.accounted = 0 if ppid == PPID_STRING_EMPTY or ppid == PPID_BINARY_EMPTY else n
+        m.accounted = (0 if ppid == PPID_STRING_EMPTY or ppid == PPID_BINARY_EMPTY
+                       or ppid == PPID_DCEP else n)
         m.ppid = ppid
         m.unordered = not ordered
         m.ssn = 0
