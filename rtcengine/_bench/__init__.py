@@ -13,7 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 # The concerns with benchmark workloads, in the order the table prints them.
-CONCERNS = ["crc", "rtp", "rtcp", "stun", "sctp", "dcep", "srtp", "dtls", "udp", "ice"]
+CONCERNS = [
+    "crc",
+    "rtp",
+    "rtcp",
+    "stun",
+    "sctp",
+    "dcep",
+    "sctp_association",
+    "srtp",
+    "dtls",
+    "udp",
+    "ice",
+    "sdp",
+]
 
 
 @dataclass
