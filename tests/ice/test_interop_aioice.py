@@ -21,7 +21,9 @@ def _config() -> IceConfig:
 
 
 @pytest.mark.skipif(not host_addresses(IceConfig(use_ipv6=False)), reason="no non-loopback IPv4")
-@pytest.mark.parametrize("we_control", [True, False], ids=["rtcengine-controlling", "aioice-controlling"])
+@pytest.mark.parametrize(
+    "we_control", [True, False], ids=["rtcengine-controlling", "aioice-controlling"]
+)
 @pytest.mark.parametrize("aggressive", [False, True], ids=["regular", "aggressive"])
 def test_connect_and_exchange(we_control: bool, aggressive: bool) -> None:
     async def main() -> None:
