@@ -157,7 +157,16 @@ class _Session:
                 return
             if message is None:
                 if role not in self.reports and not self.settled.is_set():
-                    self.fail(f"{role} closed its control connection", role)
+                    # A closed connection usually means the worker is exiting:
+                    # give it a moment so the reason can carry its exit code.
+                    proc = self.procs.get(role)
+                    if proc is not None:
+                        await self._reap_one(proc, 0.5)
+                    if proc is not None and proc.returncode is not None:
+                        self.fail(f"{role} exited with code {proc.returncode} before "
+                                  "reporting", role)
+                    else:
+                        self.fail(f"{role} closed its control connection", role)
                 return
             kind = message["type"]
             if kind == "signal":
@@ -273,6 +282,13 @@ class _Session:
         if not event.is_set() and not self.failure:
             self.fail(f"timed out: {what} after {timeout:.0f} s (last: {self.last})")
 
+    @staticmethod
+    async def _reap_one(proc: asyncio.subprocess.Process, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(asyncio.shield(proc.wait()), timeout)
+        except TimeoutError:
+            pass
+
     async def _reap(self, timeout: float) -> None:
         """Wait up to ``timeout`` for the workers to exit."""
         waits = [asyncio.ensure_future(p.wait()) for p in self.procs.values()
@@ -339,8 +355,10 @@ def _version(name: str) -> str:
 
 
 def engine_status(name: str) -> EngineStatus:
-    """Whether ``name`` can run, decided without importing third-party engines
-    (rtcengine itself is imported: the parent already has it)."""
+    """Whether ``name`` can run, as far as the parent can tell without importing
+    a third-party engine.  rtcengine is checked here (the parent has it
+    imported already); aiortc by whether it is installed; any other module is
+    left to the workers, whose import error marks it unavailable."""
     if name == "rtcengine":
         import rtcengine
 
@@ -348,11 +366,7 @@ def engine_status(name: str) -> EngineStatus:
             return EngineStatus(name, False, "RTCPeerConnection not available yet",
                                 rtcengine.__version__)
         return EngineStatus(name, True, "", rtcengine.__version__)
-    try:
-        found = importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
+    if name == "aiortc" and importlib.util.find_spec(name) is None:
         return EngineStatus(name, False, "not installed")
     return EngineStatus(name, True, "", _version(name))
 
@@ -434,8 +448,9 @@ class BenchResult:
 
     @property
     def ok(self) -> bool:
-        """No session of an available engine failed."""
-        return all(s.ok for s in self.sessions)
+        """No session failed, except for an engine that cannot be loaded
+        (that engine is reported as unavailable instead)."""
+        return all(s.ok or s.phase == "import" for s in self.sessions)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -518,6 +533,8 @@ def _build_rows(
 
 
 def _headline(spec: WorkloadSpec, outcome: SessionOutcome) -> str:
+    if outcome.phase == "import":
+        return f"unavailable: {outcome.reason}"
     if not outcome.ok:
         return f"failed: {outcome.reason}"
     m = outcome.metrics
@@ -619,7 +636,7 @@ def render_table(result: BenchResult) -> str:
         if not e.available:
             notes.append(f"- {e.name}: {e.note}")
     for s in result.sessions:
-        if not s.ok:
+        if not s.ok and s.phase != "import":
             notes.append(f"- {s.engine} {s.workload}: failed: {s.reason}")
     if notes:
         lines.append("")
