@@ -257,7 +257,7 @@ class Timing:
 # ------------------------------------------------------- attribute values
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Group:
     """RFC 5888 §5 ``a=group:<semantics> *(SP <identification-tag>)``
     (BUNDLE: RFC 8843 §7.1; LS: RFC 5888 §7)."""
@@ -288,7 +288,7 @@ class Group:
 GroupDescription = Group
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MsidSemantic:
     """``a=msid-semantic:WMS *(SP id)`` (draft-ietf-mmusic-msid-05, still sent
     by browsers; RFC 8830 dropped it)."""
@@ -311,7 +311,7 @@ class MsidSemantic:
         return list(self.ids)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fingerprint:
     """RFC 8122 §5 ``a=fingerprint:<hash-func> <fingerprint>``; the value is
     upper-case hex pairs separated by colons (lower case accepted)."""
@@ -347,7 +347,7 @@ class Fingerprint:
         return f"{self.algorithm} {self.value}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rtcp:
     """RFC 3605 §2.1 ``a=rtcp:<port> [<nettype> <addrtype> <connection-address>]``."""
 
@@ -374,7 +374,7 @@ class Rtcp:
         return f"{self.port} {self.nettype} {self.addrtype} {self.address}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sctpmap:
     """``a=sctpmap:<number> <app> [<streams>]`` (draft-ietf-mmusic-sctp-sdp-05
     §5, the form before RFC 8841)."""
@@ -398,7 +398,7 @@ class Sctpmap:
         return f"{self.number} {self.app} {self.streams}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Extmap:
     """RFC 8285 §8 ``a=extmap:<id>[/<direction>] <uri> [<attributes>]``."""
 
@@ -429,7 +429,7 @@ class Extmap:
         return f"{head} {self.uri} {self.attributes}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rtpmap:
     """RFC 8866 §6.6 ``a=rtpmap:<pt> <encoding name>/<clock rate>[/<channels>]``."""
 
@@ -472,7 +472,7 @@ def format_fmtp_parameters(params: dict[str, str | None]) -> str:
     return ";".join(k if v is None else f"{k}={v}" for k, v in params.items())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fmtp:
     """RFC 8866 §6.15 ``a=fmtp:<format> <format specific parameters>``."""
 
@@ -494,7 +494,7 @@ class Fmtp:
         return f"{self.format} {format_fmtp_parameters(self.parameters)}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RtcpFeedback:
     """RFC 4585 §4.2 ``a=rtcp-fb:<pt>|* <type> [<parameter>]``
     (``payload_type`` None for ``*``); aiortc's RTCRtcpFeedback names."""
@@ -518,7 +518,7 @@ class RtcpFeedback:
         return f"{pt} {self.type} {self.parameter}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SsrcAttribute:
     """RFC 5576 §4.1 ``a=ssrc:<ssrc-id> <attribute>[:<value>]``."""
 
@@ -541,7 +541,7 @@ class SsrcAttribute:
         return f"{self.ssrc} {self.attribute}:{self.value}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SsrcGroup:
     """RFC 5576 §4.2 ``a=ssrc-group:<semantics> *(SP <ssrc-id>)`` (FID: RFC 5576
     §4.2 / RFC 4588 rtx; FEC-FR: RFC 5956; SIM)."""
@@ -563,7 +563,7 @@ class SsrcGroup:
         return " ".join((self.semantics, *map(str, self.ssrcs)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Msid:
     """RFC 8830 §2 ``a=msid:<stream id> [<track id>]`` (``-``: no stream)."""
 
@@ -581,7 +581,7 @@ class Msid:
         return self.stream_id if self.track_id is None else f"{self.stream_id} {self.track_id}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rid:
     """RFC 8851 §10 ``a=rid:<rid-id> send|recv [<restrictions>]``; restrictions
     (``pt=96,97;max-width=1280``) kept in order as (name, value)."""
@@ -623,7 +623,7 @@ class Rid:
         return f"{self.id} {self.direction} {rest}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SimulcastId:
     """RFC 8853 §5.1 sc-id: a rid, ``paused`` when written with ``~``."""
 
@@ -648,7 +648,7 @@ def _simulcast_list(text: str) -> tuple[tuple[SimulcastId, ...], ...]:
     return tuple(streams)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Simulcast:
     """RFC 8853 §5.1 ``a=simulcast:send <list> [recv <list>]`` (or recv first).
     Each list is streams separated by ``;``, each stream its alternatives
