@@ -19,12 +19,22 @@ from tests.interop.browser import Browser, chromium_missing, launch_browser
 T = TypeVar("T")
 
 
+async def _cancel_leftover_tasks() -> None:
+    leftovers = asyncio.all_tasks() - {asyncio.current_task()}
+    for task in leftovers:
+        task.cancel()
+    await asyncio.gather(*leftovers, return_exceptions=True)
+
+
 @pytest.fixture(scope="module")
 def interop_loop() -> Iterator[asyncio.AbstractEventLoop]:
     loop = asyncio.new_event_loop()
     try:
         yield loop
     finally:
+        # Engines may leave background tasks behind after close() (aioice's consent checks
+        # do): cancel and reap them so the loop closes quietly.
+        loop.run_until_complete(_cancel_leftover_tasks())
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
 

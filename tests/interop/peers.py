@@ -145,9 +145,15 @@ class PythonSide:
         await self.pc.close()
 
 
+@dataclass(frozen=True)
+class Negotiated:
+    browser_sdp: str  # the browser's SDP as the Python peer got it
+    trickled: int  # candidates passed through addIceCandidate afterwards
+
+
 async def negotiate(
     browser: Browser, python: PythonSide, offerer: str, *, trickle: bool = False
-) -> None:
+) -> Negotiated:
     """One offer/answer exchange; ``offerer`` is "python" or "browser".
 
     Non-trickle (default): the browser's SDP is taken after gathering completes, with every
@@ -162,6 +168,7 @@ async def negotiate(
         if not trickle:
             answer = await browser.wait_ice_gathering_complete()
         await python.pc.setRemoteDescription(description(sdp=answer, type="answer"))
+        browser_sdp = answer
     elif offerer == "browser":
         offer = await browser.create_offer()
         if not trickle:
@@ -169,12 +176,16 @@ async def negotiate(
         await python.pc.setRemoteDescription(description(sdp=offer, type="offer"))
         await python.pc.setLocalDescription(await python.pc.createAnswer())
         await browser.set_remote_description("answer", python.pc.localDescription.sdp)
+        browser_sdp = offer
     else:
         raise ValueError(f"offerer must be 'python' or 'browser', not {offerer!r}")
+    trickled = 0
     if trickle:
         async for candidate in browser.candidates():
             await python.pc.addIceCandidate(python.peer.candidate_from_browser(candidate))
+            trickled += 1
         await python.pc.addIceCandidate(None)
+    return Negotiated(browser_sdp, trickled)
 
 
 async def open_channel(

@@ -120,7 +120,7 @@ def test_browser_echo(browser: Browser, python: PythonSide, offerer: str, run: R
     run(main)
 
 
-RELIABILITY = {
+RELIABILITY: dict[str, dict[str, Any]] = {
     "ordered": {"ordered": True},
     "unordered": {"ordered": False},
     "unordered-unreliable": {"ordered": False, "maxRetransmits": 0},
@@ -283,9 +283,16 @@ def test_trickle(browser: Browser, python: PythonSide, offerer: str, run: Run) -
     """The browser's SDP goes out without candidates; they follow through addIceCandidate."""
 
     async def main() -> None:
-        channel = await open_channel(browser, python, offerer, trickle=True)
-        local = await browser.local_description()
-        assert local is not None
+        if offerer == "browser":
+            await browser.create_data_channel("chat")
+        else:
+            python.create_data_channel("chat")
+        negotiated = await negotiate(browser, python, offerer, trickle=True)
+        assert negotiated.trickled >= 1
+        assert "a=candidate:" not in negotiated.browser_sdp
+        channel = await python.channel("chat")
+        await channel.wait_open()
+        await browser.wait_channel_open("chat")
         await browser.send("chat", "trickled")
         assert await channel.next() == "trickled"
 
