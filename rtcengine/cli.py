@@ -44,7 +44,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if not args.json:
         _progress(f"rtcengine bench: {', '.join(engines)}; "
                   f"{'quick' if args.quick else 'full'} run, two processes per engine\n")
-    result = run_bench(engines, quick=args.quick, workloads=workloads, progress=_progress)
+    try:
+        result = run_bench(engines, quick=args.quick, workloads=workloads, progress=_progress)
+    except KeyboardInterrupt:
+        # The runner has killed the workers of the session it was in.
+        print("\ninterrupted", file=sys.stderr)
+        return 130
     if args.json:
         print(result.to_json())
     else:

@@ -273,3 +273,44 @@ def test_aiortc_workloads_quick() -> None:
     assert all(v is not None and v >= 0 for v in values.values()), values
     table = runner.render_table(result)
     assert "| connect: createOffer → channel open (median) |" in table
+
+
+def test_ratios_and_targets_from_both_engines() -> None:
+    """Rows computed from sessions of both engines: ratio rtcengine/aiortc and
+    the issue's targets (higher is better: ≥; connect: ≤ ½; loss: < 1 %)."""
+    from rtcengine._bench.e2e.runner import BenchResult, EngineStatus, SessionOutcome
+
+    def session(engine: str, name: str, **metrics: float) -> SessionOutcome:
+        metrics.setdefault("rss_offerer_mib", 50.0)
+        metrics.setdefault("rss_answerer_mib", 40.0)
+        return SessionOutcome(engine, name, True, 1.0, metrics=metrics)
+
+    stream = {"mb_s": 14.0, "msgs_s": 5800.0, "loss": 0.0, "cpu_s_per_mb": 0.2}
+    sessions = [
+        session("rtcengine", "connect", connect_ms=10.0),
+        session("aiortc", "connect", connect_ms=30.0),
+        session("rtcengine", "bulk", **{**stream, "mb_s": 210.0}, rss_offerer_mib=90.0),
+        session("aiortc", "bulk", **stream),
+        session("rtcengine", "small_unordered", **{**stream, "msgs_s": 58000.0, "loss": 0.02}),
+        session("aiortc", "small_unordered", **stream),
+        SessionOutcome("rtcengine", "small_reliable", False, 1.0, reason="boom"),
+        session("aiortc", "small_reliable", **stream),
+    ]
+    engines = [EngineStatus("rtcengine", True, "", "0.1.0"), EngineStatus("aiortc", True)]
+    names = [w.name for w in WORKLOADS]
+    rows = {r["key"]: r for r in runner._build_rows(engines, sessions, names)}
+    assert rows["connect_ms"]["ratio"] == pytest.approx(1 / 3)
+    assert rows["connect_ms"]["meets_target"] is True
+    assert rows["bulk_mb_s"]["ratio"] == pytest.approx(15.0)
+    assert rows["bulk_mb_s"]["meets_target"] is True
+    assert rows["small_unordered_msgs"]["meets_target"] is False  # 10×, not 20×
+    assert rows["small_unordered_loss"]["meets_target"] is False  # 2 % loss
+    assert rows["small_reliable_msgs"]["values"]["rtcengine"] is None
+    assert rows["small_reliable_msgs"]["notes"]["rtcengine"] == "failed: boom"
+    assert rows["peak_rss"]["values"] == {"rtcengine": 90.0, "aiortc": 50.0}
+    result = BenchResult(False, engines, sessions, list(rows.values()), 1.0)
+    assert not result.ok
+    table = runner.render_table(result)
+    assert "| bulk: 64 KiB messages, reliable ordered | 210.0 MB/s | 14.0 MB/s | 15.00× |" in table
+    assert "≥ 10× (aim ≥ 200 MB/s) ✓" in table
+    assert "- rtcengine small_reliable: failed: boom" in table

@@ -609,7 +609,7 @@ def render_table(result: BenchResult) -> str:
     status_cells = []
     for e in result.engines:
         status_cells.append(f"{e.version or '?'}" if e.available else f"**{e.note}**")
-    lines.append("| engine | " + " | ".join(status_cells) + (" | |" if has_ratio else "") + " |")
+    lines.append("| engine | " + " | ".join(status_cells) + (" | |" if has_ratio else " |") + " |")
     for row in result.rows:
         cells = [row["title"]]
         for name in names:
@@ -631,14 +631,17 @@ def render_table(result: BenchResult) -> str:
             target += " ✓" if row["meets_target"] else " ✗"
         cells.append(target)
         lines.append("| " + " | ".join(cells) + " |")
-    notes = []
+    notes = [
+        "",
+        "Rates are measured at the receiver from first to last arrival; MB = 10⁶ bytes; "
+        "CPU is user + system time of both processes during the transfer; connect is timed "
+        "by the offerer and includes both signaling hops over loopback TCP.",
+    ]
     for e in result.engines:
         if not e.available:
             notes.append(f"- {e.name}: {e.note}")
     for s in result.sessions:
         if not s.ok and s.phase != "import":
             notes.append(f"- {s.engine} {s.workload}: failed: {s.reason}")
-    if notes:
-        lines.append("")
-        lines.extend(notes)
+    lines.extend(notes)
     return "\n".join(lines)
