@@ -608,7 +608,7 @@ def render_table(result: BenchResult) -> str:
              "|---|" + "---:|" * (len(header) - 2) + "---|"]
     status_cells = []
     for e in result.engines:
-        status_cells.append(f"{e.version or '?'}" if e.available else f"**{e.note}**")
+        status_cells.append((e.version or "available") if e.available else f"**{e.note}**")
     lines.append("| engine | " + " | ".join(status_cells) + (" | |" if has_ratio else " |") + " |")
     for row in result.rows:
         cells = [row["title"]]
