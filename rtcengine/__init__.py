@@ -20,15 +20,40 @@ from rtcengine.exceptions import (
     InvalidAccessError,
     InvalidModificationError,
     InvalidStateError,
+    InvalidSyntaxError,
     OperationError,
     ParseError,
 )
+from rtcengine.rtccertificate import RTCCertificate, RTCDtlsFingerprint
+from rtcengine.rtcconfiguration import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCIceTransportPolicy,
+    RTCRtcpMuxPolicy,
+)
+from rtcengine.rtcdatachannel import RTCDataChannel
+from rtcengine.rtcpeerconnection import RTCPeerConnection, RTCPeerConnectionIceEvent
+from rtcengine.rtcsessiondescription import RTCSdpType, RTCSessionDescription
 
 __all__ = [
     "InvalidAccessError",
     "InvalidModificationError",
     "InvalidStateError",
+    "InvalidSyntaxError",
     "OperationError",
     "ParseError",
+    "RTCBundlePolicy",
+    "RTCCertificate",
+    "RTCConfiguration",
+    "RTCDataChannel",
+    "RTCDtlsFingerprint",
+    "RTCIceServer",
+    "RTCIceTransportPolicy",
+    "RTCPeerConnection",
+    "RTCPeerConnectionIceEvent",
+    "RTCRtcpMuxPolicy",
+    "RTCSdpType",
+    "RTCSessionDescription",
     "__version__",
 ]

@@ -28,10 +28,19 @@ class OperationError(RTCEngineError):
     """The operation failed for a reason not covered by another error (webrtc-pc)."""
 
 
+class InvalidSyntaxError(RTCEngineError, ValueError):
+    """webrtc-pc's ``SyntaxError`` DOMException (a bad ICE server URL,
+    §4.4.1.1); a ValueError too, as aiortc raises for a malformed URL.  Named
+    so as not to shadow Python's builtin SyntaxError."""
+
+    name = "SyntaxError"
+
+
 __all__ = [
     "InvalidAccessError",
     "InvalidModificationError",
     "InvalidStateError",
+    "InvalidSyntaxError",
     "OperationError",
     "ParseError",
     "RTCEngineError",
