@@ -13,6 +13,7 @@ events: ``("datachannel", ch)``, ``("open", ch)``, ``("message", ch, data)``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rtcengine._core import dcep
@@ -45,7 +46,7 @@ class ChannelState:
     __slots__ = (
         "id", "label", "protocol", "ordered", "max_retransmits", "max_packet_lifetime",
         "negotiated", "priority", "ready_state", "_out_reset", "_in_reset", "_threshold",
-        "owner",
+        "owner", "messages_sent", "bytes_sent", "messages_received", "bytes_received",
     )
 
     def __init__(self, id: int, label: str, protocol: str, ordered: bool,
@@ -65,6 +66,11 @@ class ChannelState:
         self._in_reset = False
         self._threshold = 0
         self.owner: Any = None  # the RTCDataChannel object, if any
+        # W3C webrtc-stats RTCDataChannelStats counters (user bytes).
+        self.messages_sent = 0
+        self.bytes_sent = 0
+        self.messages_received = 0
+        self.bytes_received = 0
 
     def __repr__(self) -> str:
         return f"<ChannelState id={self.id} label={self.label!r} {self.ready_state}>"
@@ -80,6 +86,11 @@ class DataChannelManager:
         self.channels: dict[int, ChannelState] = {}
         self._events: list[ChannelEvent] = []
         self._next_id = 0 if self.dtls_client else 1
+        #: Called after an API call queued output (the transport flushes once
+        #: per loop iteration); None when nobody drives the association.
+        self.wake: Callable[[], None] | None = None
+        #: The RTCSctpTransport that owns this manager, if any.
+        self.transport: Any = None
 
     # ---------------------------------------------------------------- API
 
@@ -129,8 +140,11 @@ class DataChannelManager:
             # W3C webrtc-pc §6.2 send(): TypeError over [[MaxMessageSize]].
             raise TypeError(f"message of {len(payload)} bytes exceeds the remote "
                             f"max-message-size of {self.association.remote_max_message_size}")
+        ch.messages_sent += 1
         if not payload:
             payload = b"\0"  # RFC 8831 §6.6: one byte that the receiver ignores
+        else:
+            ch.bytes_sent += len(payload)
         self.association.send(ch.id, ppid, payload, ordered=ch.ordered,
                               max_retransmits=ch.max_retransmits,
                               max_packet_lifetime_ms=ch.max_packet_lifetime)
@@ -149,6 +163,13 @@ class DataChannelManager:
         if ch.ready_state in ("closing", "closed"):
             return
         self._closing(ch)
+
+    def close_all(self) -> None:
+        """The transport under the association is gone (DTLS closed, peer
+        connection closed): every channel is closed now, without a stream
+        reset (webrtc-pc §6.2 "closed" when the transport closes)."""
+        for ch in list(self.channels.values()):
+            self._closed(ch)
 
     # ---------------------------------------------------------------- events
 
@@ -170,15 +191,21 @@ class DataChannelManager:
                 elif ch is None or ch.ready_state not in ("open", "closing"):
                     continue  # no channel on this stream: dropped
                 elif ppid == PPID_BINARY:
+                    ch.messages_received += 1
+                    ch.bytes_received += len(ev[3])
                     out.append(("message", ch, ev[3]))
                 elif ppid == PPID_STRING:
+                    ch.messages_received += 1
+                    ch.bytes_received += len(ev[3])
                     try:
                         out.append(("message", ch, ev[3].decode()))
                     except UnicodeDecodeError as exc:
                         out.append(("error", ch, exc))
                 elif ppid == PPID_STRING_EMPTY:
+                    ch.messages_received += 1
                     out.append(("message", ch, ""))
                 elif ppid == PPID_BINARY_EMPTY:
+                    ch.messages_received += 1
                     out.append(("message", ch, b""))
             elif kind == EVENT_BUFFERED_LOW:
                 ch = channels.get(ev[1])

@@ -9,8 +9,17 @@ transactions), allocates a relay on every configured TURN server through a
 (mDNS) and feeds datagrams and timer expiries into the sans-IO
 :class:`rtcengine.ice.agent.IceAgent`.
 
-Application data (DTLS, SRTP...) from a validated pair goes to ``on_data``
-(one call per datagram) and ``send(data)`` sends on the selected pair.
+Application data (DTLS, SRTP...) from a validated pair goes to a
+:class:`DataSink` when one is set (one call per received burst: the
+connection's data path, see ``rtcengine.rtcdtlstransport``), else to
+``on_data`` (one call per datagram).  ``send(data)`` / ``send_many(datagrams)``
+send on the selected pair.
+
+Timers: the driver keeps ONE loop timer for the whole connection.  Its
+deadline is the earliest of the agent's and the sink's (DTLS retransmission,
+SCTP timers); it is armed lazily: a later deadline never cancels an earlier
+timer (the early wake-up finds nothing due and re-arms), so a busy data path
+does not churn the loop's timer heap.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ import logging
 import socket
 import struct
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from rtcengine import udp
 from rtcengine.exceptions import InvalidStateError
@@ -54,6 +63,20 @@ MDNS_RETRY = 1.0
 
 _STUN = int(udp.Kind.STUN)
 _DATA_KINDS = frozenset({int(udp.Kind.DTLS), int(udp.Kind.RTP), int(udp.Kind.RTCP)})
+
+
+class DataSink(Protocol):
+    """Where application data goes (the connection's data path): bursts in,
+    and a share of the driver's single timer."""
+
+    def handle_data_burst(self, datagrams: list[bytes], now: float) -> None:
+        """Datagrams (non-STUN, from validated remotes) of one receive burst."""
+
+    def next_deadline(self) -> float | None:
+        """The sink's earliest timer deadline (loop time), or None."""
+
+    def handle_timeout(self, now: float) -> None:
+        """The driver's timer fired; run whatever is due (may be nothing)."""
 
 
 def host_addresses(config: IceConfig) -> list[str]:
@@ -144,6 +167,8 @@ class IceDriver:
         self.on_gathering_state_change: Callable[[GatheringState], None] | None = None
         self.on_selected_pair: Callable[[CandidatePair], None] | None = None
         self.on_data: Callable[[bytes], None] | None = None
+        #: The connection's data path (takes precedence over ``on_data``).
+        self.sink: DataSink | None = None
 
     # ------------------------------------------------------------ properties
 
@@ -312,6 +337,13 @@ class IceDriver:
         self.agent.set_remote_credentials(ufrag, pwd, ice_lite)
         self._pump()
 
+    def set_role(self, controlling: bool) -> None:
+        """Set the ICE role (RFC 8445 §6.1.1); changing it after pairs exist
+        recomputes their priorities (RFC 8445 §7.2.5.1)."""
+        if controlling != self.agent.controlling:
+            self.agent._switch_role(controlling)
+            self._pump()
+
     def add_remote_candidate(self, candidate: Candidate | None) -> None:
         """Add a trickled remote candidate (``None``: end-of-candidates).
         ``.local`` names are resolved first (mDNS), in the background."""
@@ -390,6 +422,39 @@ class IceDriver:
         pair.bytesSent += len(data)
         return ok
 
+    def send_many(self, datagrams: list[bytes]) -> int:
+        """Send a burst of application datagrams on the selected pair (one
+        pair lookup for all); returns how many were queued."""
+        pair = self._send_pair
+        if pair is None or self._closed:
+            pair = self.agent.send_pair()
+            if pair is None or self._closed:
+                return 0
+        key = pair.local.key
+        addr = pair.remote_addr
+        sent = 0
+        size = 0
+        if isinstance(key, _HostSocket):
+            sendto = key.endpoint.sendto
+            for data in datagrams:
+                if sendto(data, addr):
+                    sent += 1
+                    size += len(data)
+        else:
+            for data in datagrams:
+                self._relay_send(key, addr, data)  # type: ignore[arg-type]
+                sent += 1
+                size += len(data)
+        pair.packetsSent += sent
+        pair.bytesSent += size
+        return sent
+
+    def schedule(self, deadline: float | None) -> None:
+        """Make sure the connection's timer fires by ``deadline`` (the sink
+        calls this after API calls that moved its deadline earlier)."""
+        if deadline is not None and not self._closed and self._loop is not None:
+            self._arm(deadline)
+
     def restart(self) -> None:
         """RFC 8445 §9 ICE restart: new local credentials; the current pair
         carries data until a new one is selected."""
@@ -427,7 +492,9 @@ class IceDriver:
         agent = self.agent
         now = self._now()
         kinds = batch.kinds
+        sink = self.sink
         on_data = self.on_data
+        burst: list[bytes] = []
         for i in range(count):
             kind = kinds[i]
             if kind == _STUN:
@@ -439,17 +506,28 @@ class IceDriver:
                 if addr is not None and agent.receive_data(
                     sock, (addr[0], addr[1]), batch.length(i), now
                 ):
-                    if on_data is not None:
-                        on_data(batch.data(i))
+                    burst.append(batch.data(i))
+        if burst:
+            if sink is not None:
+                sink.handle_data_burst(burst, now)
+            elif on_data is not None:
+                for data in burst:
+                    on_data(data)
         self._pump()
 
     def _on_relay_datagram(self, client: RelayClient, peer: Address, data: bytes) -> None:
         now = self._now()
         if data and data[0] <= 3:
             self.agent.handle_datagram(client, peer, data, now)
-        elif self.agent.receive_data(client, peer, len(data), now) and self.on_data is not None:
-            self.on_data(data)
+        elif self.agent.receive_data(client, peer, len(data), now):
+            self._deliver(data, now)
         self._pump()
+
+    def _deliver(self, data: bytes, now: float) -> None:
+        if self.sink is not None:
+            self.sink.handle_data_burst([data], now)
+        elif self.on_data is not None:
+            self.on_data(data)
 
     def _relay_send(self, client: RelayClient, peer: Address, data: bytes) -> None:
         # relay.py §3: a permission for each peer we talk to, before the first send.
@@ -476,20 +554,35 @@ class IceDriver:
         if self._closed or self._loop is None:
             return
         deadline = agent.next_deadline()
-        if deadline != self._timer_at:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            self._timer_at = deadline
-            if deadline is not None:
-                self._timer = self._loop.call_at(deadline, self._on_timer)
+        sink = self.sink
+        if sink is not None:
+            other = sink.next_deadline()
+            if other is not None and (deadline is None or other < deadline):
+                deadline = other
+        if deadline is not None:
+            self._arm(deadline)
+
+    def _arm(self, deadline: float) -> None:
+        # Lazy: an armed timer that fires no later than ``deadline`` stays;
+        # when it fires early, nothing is due and it re-arms.
+        at = self._timer_at
+        if at is not None and at <= deadline:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        assert self._loop is not None
+        self._timer_at = deadline
+        self._timer = self._loop.call_at(deadline, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
         self._timer_at = None
         if self._closed:
             return
-        self.agent.handle_timeout(self._now())
+        now = self._now()
+        self.agent.handle_timeout(now)
+        if self.sink is not None:
+            self.sink.handle_timeout(now)
         self._pump()
 
     def _dispatch(self, ev: object) -> None:
@@ -515,7 +608,9 @@ class IceDriver:
             if self.on_selected_pair is not None:
                 self.on_selected_pair(ev.pair)
         elif isinstance(ev, DataEvent):
-            if self.on_data is not None:
+            if self._loop is not None:
+                self._deliver(ev.data, self._now())
+            elif self.on_data is not None:
                 self.on_data(ev.data)
 
     def _signalled(self, cand: Candidate) -> Candidate:
