@@ -14,11 +14,11 @@ from typing import Any, TypeVar
 import pytest
 
 from rtcengine._core import stun
-from rtcengine.ice.agent import DataEvent, IceAgent, IceState, LocalCandidateEvent, StateEvent
-from rtcengine.ice.config import parse_ice_url
+from rtcengine.ice.config import IceConfig, IceServer, parse_ice_url
+from rtcengine.ice.driver import IceDriver
 from rtcengine.ice.relay import RelayError
 from rtcengine.ice.turn import Address, TurnState
-from rtcengine.ice.turn_transport import TurnClientFactory, TurnRelayClient, relay_candidate
+from rtcengine.ice.turn_transport import TurnClientFactory, TurnRelayClient
 from tests.ice import coturn as _coturn
 from tests.ice.coturn import PASSWORD, SKIP_REASON, TURNSERVER, USER, Coturn
 
@@ -216,96 +216,62 @@ def test_try_alternate_is_followed_once(coturn: Coturn) -> None:
     run(main)
 
 
-class RelayOnlyPeer:
-    """One IceAgent (iceTransportPolicy "relay") with one TURN allocation,
-    glued by hand the way the ICE driver does it (relay.py steps 3 and 4):
-    agent transmits go through the client (permission first), relayed data
-    goes back to the agent as received on the relay candidate's key."""
-
-    def __init__(self, server: Coturn, transport: str, controlling: bool) -> None:
-        self.agent = IceAgent(controlling, transport_policy="relay")
-        self.client = relay_client(server, transport, self._on_datagram)
-        self.loop = asyncio.get_running_loop()
-        self.timer: asyncio.TimerHandle | None = None
-        self.other: RelayOnlyPeer | None = None
-        self.permitted: set[Address] = set()
-        self.received: asyncio.Queue[bytes] = asyncio.Queue()
-        self.connected = asyncio.Event()
-
-    async def start(self) -> None:
-        await self.client.allocate()
-        self.agent.start_gathering()
-        # A host candidate is refused under the relay policy (webrtc-pc §4.2.1).
-        assert self.agent.add_local_candidate(relay_candidate(self.client), self.client)
-        self.agent.local_candidates_done()
-
-    def _on_datagram(self, peer: Address, data: bytes) -> None:
-        self.agent.handle_datagram(self.client, peer, data, self.loop.time())
-        self.pump()
-
-    def _on_timer(self) -> None:
-        self.timer = None
-        self.agent.handle_timeout(self.loop.time())
-        self.pump()
-
-    def pump(self) -> None:
-        while (t := self.agent.poll_transmit()) is not None:
-            assert t.key is self.client  # only relay candidates exist
-            if t.addr not in self.permitted:
-                self.permitted.add(t.addr)
-                self.client.add_permission(t.addr)
-            self.client.send_to(t.data, t.addr)
-        while (e := self.agent.poll_event()) is not None:
-            if isinstance(e, LocalCandidateEvent):
-                assert self.other is not None
-                if e.candidate is not None:
-                    assert e.candidate.type == "relay"
-                self.other.agent.add_remote_candidate(e.candidate)
-                self.other.pump()
-            elif isinstance(e, StateEvent) and e.state in (
-                IceState.CONNECTED,
-                IceState.COMPLETED,
-            ):
-                self.connected.set()
-            elif isinstance(e, DataEvent):
-                self.received.put_nowait(e.data)
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        deadline = self.agent.next_deadline()
-        if deadline is not None:
-            self.timer = self.loop.call_at(deadline, self._on_timer)
-
-    async def close(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        self.agent.close()
-        await self.client.close()
+def relay_only_driver(server: Coturn, transport: str, controlling: bool) -> IceDriver:
+    """An IceDriver with iceTransportPolicy "relay" whose only ICE server is
+    coturn over ``transport``; the relay client is the driver's default
+    (TurnClientFactory), verifying TLS against the test CA."""
+    config = IceConfig(
+        iceServers=[IceServer(server.url(transport), USER, PASSWORD)],
+        iceTransportPolicy="relay",
+        include_loopback=True,
+        interface_filter=lambda name, ip: ip == "127.0.0.1",
+    )
+    return IceDriver(controlling, config, relay_factory=TurnClientFactory(cafile=server.cafile))
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_relay_only_ice_agents_through_coturn(coturn: Coturn, transport: str) -> None:
-    # The ICE driver (rtcengine/ice/driver.py) is not in the tree yet: the
-    # sans-IO agents are glued to the TURN clients by RelayOnlyPeer above.
+def test_relay_only_drivers_through_coturn(coturn: Coturn, transport: str) -> None:
+    """Two IceDrivers, relay-only (webrtc-pc §4.2.1), connect through coturn
+    and exchange application data both ways on a relay/relay pair."""
+
     async def main() -> None:
-        a = RelayOnlyPeer(coturn, transport, controlling=True)
-        b = RelayOnlyPeer(coturn, transport, controlling=False)
-        a.other, b.other = b, a
+        a = relay_only_driver(coturn, transport, controlling=True)
+        b = relay_only_driver(coturn, transport, controlling=False)
+        inbox: dict[IceDriver, asyncio.Queue[bytes]] = {a: asyncio.Queue(), b: asyncio.Queue()}
+        a.on_data = inbox[a].put_nowait
+        b.on_data = inbox[b].put_nowait
+        # Trickle (RFC 8838) both ways, credentials first.
+        a.on_candidate = b.add_remote_candidate
+        b.on_candidate = a.add_remote_candidate
         try:
-            await asyncio.gather(a.start(), b.start())
-            a.agent.set_remote_credentials(b.agent.local_username, b.agent.local_password)
-            b.agent.set_remote_credentials(a.agent.local_username, a.agent.local_password)
-            a.pump()
-            b.pump()
-            await asyncio.wait_for(asyncio.gather(a.connected.wait(), b.connected.wait()), 8)
+            a.set_remote_credentials(b.local_username, b.local_password)
+            b.set_remote_credentials(a.local_username, a.local_password)
+            await asyncio.gather(a.gather(), b.gather())
+            # Only the relayed candidate is signalled under the relay policy.
+            for d in (a, b):
+                assert [c.type for c in d.local_candidates] == ["relay"]
+            await asyncio.wait_for(asyncio.gather(a.connect(), b.connect()), 8)
             for me, peer in ((a, b), (b, a)):
-                pair = me.agent.send_pair()
+                pair = me.selected_pair
                 assert pair is not None
                 assert pair.local.candidate.type == "relay"
-                assert pair.remote_addr == peer.client.relayed_address
-                me.client.send_to(b"\x80app-data", pair.remote_addr)
-                assert await asyncio.wait_for(peer.received.get(), 5) == b"\x80app-data"
-            assert a.client.turn.stats.dropped_bad_integrity == 0
+                assert pair.remote.type == "relay"
+                client = pair.local.key
+                assert isinstance(client, TurnRelayClient)
+                assert client.transport == transport
+                assert pair.remote_addr == (
+                    peer.local_candidates[0].ip,
+                    peer.local_candidates[0].port,
+                )
+                # DTLS-looking datagrams (RFC 7983), a few sizes (ChannelData
+                # padding over TCP/TLS).
+                for i, size in enumerate((1, 3, 100, 1201)):
+                    payload = bytes([23]) + bytes([i]) * size
+                    assert me.send(payload)
+                    assert await asyncio.wait_for(inbox[peer].get(), 5) == payload
+                assert client.turn.stats.dropped_bad_integrity == 0
+            stats = a.get_stats()["selectedPair"]
+            assert isinstance(stats, dict) and stats["packetsSent"] >= 4
         finally:
             await asyncio.gather(a.close(), b.close())
 
