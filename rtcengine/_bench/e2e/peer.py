@@ -163,6 +163,9 @@ async def amain(engine_name: str, role: str, host: str, port: int) -> int:
         await link.send({"type": "result", "role": role, "report": report})
         status = 0
     except Exception as exc:  # noqa: BLE001 - every failure is reported, then we exit
+        if isinstance(exc, NotImplementedError):
+            # The engine says it cannot do this yet: unavailable, not broken.
+            phase = "unimplemented"
         try:
             await link.send(
                 {

@@ -67,9 +67,15 @@ class SessionOutcome:
     reports: dict[str, Report] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     reason: str = ""
-    # "import" when the worker could not load the engine (no point going on with it).
+    # "import" when the worker could not load the engine, "unimplemented" when
+    # the engine raised NotImplementedError: the engine is unavailable (no point
+    # going on with it), which is not a failure of the run.
     phase: str = ""
     pids: list[int] = field(default_factory=list)
+
+    @property
+    def unavailable(self) -> bool:
+        return self.phase in ("import", "unimplemented")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -448,9 +454,9 @@ class BenchResult:
 
     @property
     def ok(self) -> bool:
-        """No session failed, except for an engine that cannot be loaded
-        (that engine is reported as unavailable instead)."""
-        return all(s.ok or s.phase == "import" for s in self.sessions)
+        """No session failed, except for an engine that cannot be loaded or
+        raised NotImplementedError (reported as unavailable instead)."""
+        return all(s.ok or s.unavailable for s in self.sessions)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -499,13 +505,16 @@ def _build_rows(
                 values[engine.name] = _median_or_none(
                     [s.metrics[row.metric] for s in good if row.metric in s.metrics]
                 )
-            failed = [s for s in mine if not s.ok]
+            failed = [s for s in mine if not s.ok and not s.unavailable]
+            unimplemented = [s for s in mine if s.unavailable]
             if not status_of[engine.name].available:
                 notes[engine.name] = status_of[engine.name].note
             elif failed and not good:
                 notes[engine.name] = f"failed: {failed[0].reason}"
             elif failed:
                 notes[engine.name] = f"{len(failed)} of {len(mine)} runs failed: {failed[0].reason}"
+            elif unimplemented and not good:
+                notes[engine.name] = f"not implemented yet: {unimplemented[0].reason}"
             elif not mine:
                 notes[engine.name] = "not run"
         ours, theirs = values.get("rtcengine"), values.get("aiortc")
@@ -533,7 +542,7 @@ def _build_rows(
 
 
 def _headline(spec: WorkloadSpec, outcome: SessionOutcome) -> str:
-    if outcome.phase == "import":
+    if outcome.unavailable:
         return f"unavailable: {outcome.reason}"
     if not outcome.ok:
         return f"failed: {outcome.reason}"
@@ -567,6 +576,7 @@ async def run_bench_async(
     runnable = [s.name for s in statuses if s.available]
     total = len(specs) * reps * len(runnable)
     sessions: list[SessionOutcome] = []
+    skip: set[tuple[str, str]] = set()
     done = 0
     for wi, spec in enumerate(specs):
         params = spec.params(quick)
@@ -576,7 +586,8 @@ async def run_bench_async(
             for name in order:
                 status = next(s for s in statuses if s.name == name)
                 done += 1
-                if not status.available:  # the engine failed to load in an earlier session
+                # The engine failed to load, or said it cannot run this workload.
+                if not status.available or (name, spec.name) in skip:
                     continue
                 if progress:
                     progress(f"[{done}/{total}] {name:<10} {spec.title} … ")
@@ -587,6 +598,8 @@ async def run_bench_async(
                 if outcome.phase == "import":
                     status.available = False
                     status.note = outcome.reason
+                elif outcome.unavailable:
+                    skip.add((name, spec.name))
     rows = _build_rows(statuses, sessions, [w.name for w in specs])
     return BenchResult(quick, statuses, sessions, rows, time.perf_counter() - t0)
 
@@ -641,7 +654,7 @@ def render_table(result: BenchResult) -> str:
         if not e.available:
             notes.append(f"- {e.name}: {e.note}")
     for s in result.sessions:
-        if not s.ok and s.phase != "import":
+        if not s.ok and not s.unavailable:
             notes.append(f"- {s.engine} {s.workload}: failed: {s.reason}")
     lines.extend(notes)
     return "\n".join(lines)
