@@ -5,7 +5,12 @@
 :class:`rtcengine.ice.turn.TurnClient`.  It owns the clock (the loop's),
 one timer, and the connection to the TURN server:
 
-* ``udp``: a connected asyncio datagram endpoint (RFC 8656 §3.1);
+* ``udp``: a connected UDP socket on a batched endpoint
+  (:mod:`rtcengine.udp`, RFC 8656 §3.1): a readiness event drains the socket
+  with ``recvmmsg`` and feeds the whole burst to the client before its outputs
+  are processed once; sends leave with the endpoint's per-iteration
+  ``sendmmsg`` flush.  ICMP errors the socket reports (port unreachable) are
+  counted by the endpoint and noticed at the client's next timer;
 * ``tcp``: an asyncio stream connection, STUN and ChannelData framed on it
   by the client (RFC 8656 §12.5);
 * ``tls``: the same over TLS (RFC 8656 §3.1, ``turns:``, RFC 7065).  The
@@ -20,10 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import os
+import socket
 import ssl
 from collections.abc import Callable
 from typing import Final, cast
 
+from rtcengine import udp
 from rtcengine.ice.candidate import Candidate, candidate_foundation, candidate_priority
 from rtcengine.ice.config import IceServerUrl
 from rtcengine.ice.relay import RelayError
@@ -51,6 +60,14 @@ CONNECT_TIMEOUT: Final = 10.0
 # relays we prefer UDP to the server over TCP over TLS (as browsers do: less
 # head-of-line blocking), minus the server's index in the configuration.
 RELAY_LOCAL_PREFERENCE: Final[dict[str, int]] = {"udp": 65535, "tcp": 49151, "tls": 32767}
+# Socket buffers of the UDP connection to the server: a burst of relayed
+# datagrams must not be dropped by the kernel (asked for; the kernel may cap).
+UDP_BUFFER: Final = 1 << 20
+# Errors a connected UDP socket reports after an ICMP message about an
+# earlier send (RFC 1122 §4.1.3.3): nobody serves TURN there.
+_UNREACHABLE: Final = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH})
+_STUN: Final = int(udp.Kind.STUN)
+_CHANNEL_DATA: Final = int(udp.Kind.CHANNEL_DATA)
 
 
 def make_ssl_context(cafile: str | None = None, verify: bool = True) -> ssl.SSLContext:
@@ -61,27 +78,6 @@ def make_ssl_context(cafile: str | None = None, verify: bool = True) -> ssl.SSLC
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     return ctx
-
-
-class _DatagramProtocol(asyncio.DatagramProtocol):
-    # ``active`` goes False when the owner drops this connection, so late
-    # callbacks (connection_lost after close) never reach a newer client.
-    def __init__(self, owner: TurnRelayClient) -> None:
-        self.owner = owner
-        self.active = True
-
-    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
-        if self.active:
-            self.owner._received(data)
-
-    def error_received(self, exc: Exception) -> None:
-        # ICMP unreachable on the connected socket: no server there.
-        if self.active:
-            self.owner._transport_error(exc)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.active:
-            self.owner._lost(exc)
 
 
 class _StreamProtocol(asyncio.Protocol):
@@ -126,8 +122,12 @@ class TurnRelayClient:
         self._tls_name = url.host
         self._alternate_domain: str | None = None
         self.turn = self._new_client()
+        # The connection to the server: a stream transport (TCP/TLS) or a
+        # batched UDP endpoint, never both.
         self._transport: asyncio.BaseTransport | None = None
-        self._protocol: _DatagramProtocol | _StreamProtocol | None = None
+        self._protocol: _StreamProtocol | None = None
+        self._endpoint: udp.BatchDatagramEndpoint | None = None
+        self._socket_errors = 0
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._allocated: asyncio.Future[Address] | None = None
@@ -206,7 +206,7 @@ class TurnRelayClient:
     async def close(self) -> None:
         """Deallocate (Refresh LIFETIME 0) and close; never raises."""
         try:
-            if self.turn.state is TurnState.ALLOCATED and self._transport is not None:
+            if self.turn.state is TurnState.ALLOCATED and self._connected():
                 loop = asyncio.get_running_loop()
                 self._closed = loop.create_future()
                 self.turn.close(self._now())
@@ -248,30 +248,93 @@ class TurnRelayClient:
         finally:
             self._allocated = None
 
+    def _connected(self) -> bool:
+        if self._endpoint is not None:
+            return not self._endpoint.is_closing()
+        return self._transport is not None and not self._transport.is_closing()
+
     async def _connect(self, loop: asyncio.AbstractEventLoop) -> None:
         host, port = self.server
-        transport: asyncio.BaseTransport
-        protocol: _DatagramProtocol | _StreamProtocol
         if self.url.transport == "udp":
-            transport, protocol = await loop.create_datagram_endpoint(
-                lambda: _DatagramProtocol(self), remote_addr=(host, port)
-            )
-        else:
-            ctx: ssl.SSLContext | None = None
-            if self.url.transport == "tls":
-                ctx = self._ssl_context or make_ssl_context()
-            transport, protocol = await asyncio.wait_for(
-                loop.create_connection(
-                    lambda: _StreamProtocol(self),
-                    host,
-                    port,
-                    ssl=ctx,
-                    server_hostname=self._tls_name if ctx is not None else None,
-                ),
-                CONNECT_TIMEOUT,
-            )
+            self._endpoint = await self._open_udp(loop, host, port)
+            return
+        ctx: ssl.SSLContext | None = None
+        if self.url.transport == "tls":
+            ctx = self._ssl_context or make_ssl_context()
+        transport, protocol = await asyncio.wait_for(
+            loop.create_connection(
+                lambda: _StreamProtocol(self),
+                host,
+                port,
+                ssl=ctx,
+                server_hostname=self._tls_name if ctx is not None else None,
+            ),
+            CONNECT_TIMEOUT,
+        )
         self._transport = transport
         self._protocol = protocol
+
+    async def _open_udp(
+        self, loop: asyncio.AbstractEventLoop, host: str, port: int
+    ) -> udp.BatchDatagramEndpoint:
+        """A UDP socket connected to the server (only its datagrams reach
+        us, and the kernel reports ICMP errors), on a batched endpoint."""
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        if not infos:
+            raise OSError(f"cannot resolve {host!r}")
+        family, kind, proto, _, sockaddr = infos[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, option, UDP_BUFFER)
+            sock.connect(sockaddr)  # UDP: no handshake, never blocks
+        except OSError:
+            sock.close()
+            raise
+        holder: list[udp.BatchDatagramEndpoint] = []
+
+        def on_burst(batch: udp.RecvBatch, count: int) -> None:
+            # A late burst of a dropped endpoint never reaches a newer one.
+            if holder and holder[0] is self._endpoint:
+                self._received_burst(batch, count)
+
+        holder.append(udp.wrap_socket(sock, on_burst, loop=loop))
+        self._socket_errors = 0
+        return holder[0]
+
+    def _received_burst(self, batch: udp.RecvBatch, count: int) -> None:
+        # One datagram is one STUN message or ChannelData message (RFC 8656
+        # §12.5); the endpoint's RFC 7983 demux already classified them.
+        now = self._now()
+        kinds = batch.kinds
+        turn = self.turn
+        for i in range(count):
+            kind = kinds[i]
+            if kind == _STUN or kind == _CHANNEL_DATA:
+                turn.receive(batch.data(i), now)
+        self._check_socket()
+        self._process()
+
+    def _check_socket(self) -> None:
+        """Notice what the UDP endpoint only counts: ICMP errors about
+        earlier sends (port unreachable) and a fatal socket error."""
+        ep = self._endpoint
+        if ep is None:
+            return
+        if ep.is_closing():
+            self._lost(OSError("UDP socket failed"))
+            return
+        batch, queue = ep.batch, ep.queue
+        errors = batch.recv_errors + queue.send_errors
+        if errors == self._socket_errors:
+            return
+        self._socket_errors = errors
+        for err in (batch.last_errno, queue.last_errno):
+            if err in _UNREACHABLE:
+                self._transport_error(OSError(err, os.strerror(err)))
+                return
 
     def _received(self, data: bytes) -> None:
         self.turn.receive(data, self._now())
@@ -285,6 +348,9 @@ class TurnRelayClient:
     def _lost(self, exc: Exception | None) -> None:
         self._transport = None
         self._protocol = None
+        endpoint, self._endpoint = self._endpoint, None
+        if endpoint is not None:
+            endpoint.close()
         why = f": {exc}" if exc else ""
         self.turn.connection_lost(f"connection to TURN server {self._where()} lost{why}")
         self._process()
@@ -292,19 +358,20 @@ class TurnRelayClient:
     def _on_timer(self) -> None:
         self._timer = None
         self._timer_at = None
+        self._check_socket()
         self.turn.handle_timeout(self._now())
         self._process()
 
     def _process(self) -> None:
         """Drain the client's outputs (h11/str0m style) and re-arm the timer."""
+        endpoint = self._endpoint
         transport = self._transport
         while (data := self.turn.poll_transmit()) is not None:
-            if transport is None or transport.is_closing():
-                continue
-            if self.url.transport == "udp":
-                # (selector datagram transports do not subclass DatagramTransport)
-                cast(asyncio.DatagramTransport, transport).sendto(data)
-            else:
+            if endpoint is not None:
+                # Queued; leaves with the endpoint's flush (sendmmsg) at the
+                # end of this loop iteration.
+                endpoint.sendto(data, None)
+            elif transport is not None and not transport.is_closing():
                 cast(asyncio.WriteTransport, transport).write(data)
         self._drain_events()
         self._arm_timer()
@@ -354,6 +421,9 @@ class TurnRelayClient:
         transport, self._transport = self._transport, None
         if transport is not None:
             transport.close()
+        endpoint, self._endpoint = self._endpoint, None
+        if endpoint is not None:
+            endpoint.close()
 
 
 def relay_candidate(client: TurnRelayClient, component: int = 1, index: int = 0) -> Candidate:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from rtcengine import udp
 from rtcengine._core import stun
 from rtcengine.ice.config import IceConfig, IceServer, parse_ice_url
 from rtcengine.ice.driver import IceDriver
@@ -130,6 +131,48 @@ def test_data_round_trip_with_permission_and_channel(coturn: Coturn, transport: 
         finally:
             await client.close()
             peer_transport.close()
+
+    run(main)
+
+
+def test_udp_relay_burst_arrives_through_the_batched_endpoint(coturn: Coturn) -> None:
+    """TURN over UDP reads the server socket with recvmmsg (rtcengine.udp):
+    a burst relayed by coturn arrives whole, counted by the endpoint."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        got: list[bytes] = []
+        done = asyncio.Event()
+        burst = 200
+
+        def on_datagram(peer: Address, data: bytes) -> None:
+            got.append(data)
+            if len(got) == burst:
+                done.set()
+
+        client = relay_client(coturn, "udp", on_datagram)
+        peer_transport, peer = await loop.create_datagram_endpoint(
+            PeerProtocol, local_addr=("127.0.0.1", 0)
+        )
+        peer_addr: Address = peer_transport.get_extra_info("sockname")[:2]
+        try:
+            relayed = await client.allocate()
+            client.send_to(b"open", peer_addr)  # installs the permission
+            await asyncio.wait_for(peer.received.get(), 5)
+            for i in range(burst):
+                peer_transport.sendto(b"burst-%03d" % i, relayed)
+            await asyncio.wait_for(done.wait(), 5)
+            assert sorted(got) == [b"burst-%03d" % i for i in range(burst)]
+            endpoint = client._endpoint
+            assert isinstance(endpoint, udp.BatchDatagramEndpoint)
+            stats = endpoint.stats()
+            assert stats["datagrams_in"] >= burst
+            assert stats["batches_in"] <= stats["datagrams_in"]
+            assert stats["datagrams_out"] >= 3  # Allocate x2, CreatePermission/Send
+        finally:
+            await client.close()
+            peer_transport.close()
+        assert client._endpoint is None
 
     run(main)
 
