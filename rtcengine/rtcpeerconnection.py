@@ -256,6 +256,8 @@ class RTCPeerConnection(EventEmitter):
         self._datachannel_mid: str | None = None
         self._remote_sctp: jsep.RemoteSctpParameters | None = None
         self._channels: list[Any] = []
+        self._channels_opened = 0
+        self._channels_closed = 0
         # icecandidate events held back while setLocalDescription runs.
         self._held_candidates: list[Candidate | None] | None = None
         self._end_of_candidates_sent = False
@@ -1158,7 +1160,7 @@ class RTCPeerConnection(EventEmitter):
             label, ordered=ordered, maxPacketLifeTime=maxPacketLifeTime,
             maxRetransmits=maxRetransmits, protocol=protocol, negotiated=negotiated, id=id,
         )
-        self._channels.append(channel)
+        self._track_channel(channel)
         first = not self._datachannel_requested
         self._datachannel_requested = True
         if first:
@@ -1167,8 +1169,26 @@ class RTCPeerConnection(EventEmitter):
 
     def _on_remote_datachannel(self, channel: Any) -> None:
         if not self._closed:
-            self._channels.append(channel)
+            self._track_channel(channel)
             self.emit("datachannel", channel)
+
+    def _track_channel(self, channel: Any) -> None:
+        """Count opened/closed channels (RTCPeerConnectionStats)."""
+        self._channels.append(channel)
+
+        def opened() -> None:
+            self._channels_opened += 1
+
+        def closed() -> None:
+            if channel in self._channels:
+                self._channels.remove(channel)
+            self._channels_closed += 1
+
+        channel.on("open", opened)
+        channel.on("close", closed)
+
+    def _channel_counts(self) -> tuple[int, int]:
+        return self._channels_opened, self._channels_closed
 
     # ------------------------------------------------------------ stats
 

@@ -6,12 +6,14 @@ import asyncio
 from typing import Any
 
 from rtcengine import jsep
+from rtcengine.events import EventEmitter
 from rtcengine.ice.candidate import Candidate
 from rtcengine.rtcpeerconnection import RTCPeerConnection
 
 
-class FakeChannel:
+class FakeChannel(EventEmitter):
     def __init__(self, label: str, **options: Any) -> None:
+        super().__init__()
         self.label = label
         self.options = options
         self.readyState = "connecting"
