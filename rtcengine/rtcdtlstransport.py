@@ -249,23 +249,25 @@ class RTCDtlsTransport(EventEmitter):
     # ------------------------------------------------------------ data path (DataSink)
 
     def handle_data_burst(self, datagrams: list[bytes], now: float) -> None:
-        """The ICE driver's burst of application datagrams (RFC 7983 demux:
-        DTLS records, SRTP/SRTCP for the media layer)."""
+        """The ICE driver's burst of DTLS datagrams (RFC 7983: 20..63)."""
         self._rx_packets += len(datagrams)
         self._rx_bytes += sum(map(len, datagrams))
         ep = self._endpoint
         if ep is None:
             if self._state in ("new", "connecting"):
-                for data in datagrams:
-                    if 19 < data[0] < 64 and len(self._early) < MAX_EARLY:
-                        self._early.append(data)
+                room = MAX_EARLY - len(self._early)
+                self._early.extend(datagrams[:room])
             return
         handle = ep.handle_datagram
         for data in datagrams:
-            # RFC 7983 §7: 20..63 is DTLS; 128..191 RTP/RTCP (media issue).
-            if 19 < data[0] < 64:
-                handle(data, now)
+            handle(data, now)
         self._after_input(now)
+
+    def handle_media_burst(self, datagrams: list[bytes], now: float) -> None:
+        """SRTP/SRTCP (RFC 7983: 128..191): counted; the media layer (not
+        built yet) will unprotect them with ``_rx_srtp``."""
+        self._rx_packets += len(datagrams)
+        self._rx_bytes += sum(map(len, datagrams))
 
     def next_deadline(self) -> float | None:
         ep = self._endpoint

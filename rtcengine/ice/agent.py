@@ -664,6 +664,12 @@ class IceAgent:
         pair.lastPacketReceivedTimestamp = now
         return True
 
+    def trusted_pair(self, key: Hashable, addr: Address) -> CandidatePair | None:
+        """The validated pair data from ``addr`` on socket ``key`` belongs to
+        (RFC 8445 §12), or None; for drivers that account a whole burst at
+        once (they update the pair's counters themselves)."""
+        return self._trusted.get((key, addr))
+
     def _handle_data(self, key: Hashable, addr: Address, data: bytes, now: float) -> None:
         if self.receive_data(key, addr, len(data), now):
             self._events.append(DataEvent(key, addr, data))

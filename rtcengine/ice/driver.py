@@ -62,7 +62,9 @@ MDNS_TIMEOUT = 3.0
 MDNS_RETRY = 1.0
 
 _STUN = int(udp.Kind.STUN)
-_DATA_KINDS = frozenset({int(udp.Kind.DTLS), int(udp.Kind.RTP), int(udp.Kind.RTCP)})
+_DTLS = int(udp.Kind.DTLS)
+_RTP = int(udp.Kind.RTP)
+_RTCP = int(udp.Kind.RTCP)
 
 
 class DataSink(Protocol):
@@ -70,7 +72,11 @@ class DataSink(Protocol):
     and a share of the driver's single timer."""
 
     def handle_data_burst(self, datagrams: list[bytes], now: float) -> None:
-        """Datagrams (non-STUN, from validated remotes) of one receive burst."""
+        """DTLS datagrams (RFC 7983: first byte 20..63) from validated
+        remotes, one receive burst."""
+
+    def handle_media_burst(self, datagrams: list[bytes], now: float) -> None:
+        """SRTP/SRTCP datagrams (first byte 128..191) of one receive burst."""
 
     def next_deadline(self) -> float | None:
         """The sink's earliest timer deadline (loop time), or None."""
@@ -151,6 +157,7 @@ class IceDriver:
         self._permissions: set[tuple[int, Address]] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        self._agent_deadline: float | None = None
         self._send_pair: CandidatePair | None = None
         self._mdns: _MdnsService | None = None
         self._resolving = 0
@@ -424,7 +431,8 @@ class IceDriver:
 
     def send_many(self, datagrams: list[bytes]) -> int:
         """Send a burst of application datagrams on the selected pair (one
-        pair lookup for all); returns how many were queued."""
+        pair lookup and one flush request for all); returns how many were
+        queued."""
         pair = self._send_pair
         if pair is None or self._closed:
             pair = self.agent.send_pair()
@@ -435,11 +443,18 @@ class IceDriver:
         sent = 0
         size = 0
         if isinstance(key, _HostSocket):
-            sendto = key.endpoint.sendto
+            endpoint = key.endpoint
+            if endpoint.is_closing():
+                return 0
+            queue = endpoint.queue.queue
             for data in datagrams:
-                if sendto(data, addr):
-                    sent += 1
-                    size += len(data)
+                if not queue(data, addr):
+                    endpoint.flush()  # queue full: send what is there now
+                    if not queue(data, addr):
+                        continue  # kernel buffer full too: dropped, as UDP would
+                sent += 1
+                size += len(data)
+            endpoint.schedule_flush()
         else:
             for data in datagrams:
                 self._relay_send(key, addr, data)  # type: ignore[arg-type]
@@ -489,31 +504,75 @@ class IceDriver:
     # ------------------------------------------------------------ I/O plumbing
 
     def _on_burst(self, sock: _HostSocket, batch: udp.RecvBatch, count: int) -> None:
+        # The per-datagram loop of the receive path: STUN to the agent, data
+        # from trusted sources (RFC 8445 §12) into per-burst lists.  The
+        # batch hands out the same address tuple for the same source, so one
+        # trust lookup serves a run of datagrams from one peer.
         agent = self.agent
         now = self._now()
         kinds = batch.kinds
-        sink = self.sink
-        on_data = self.on_data
-        burst: list[bytes] = []
+        addr_of = batch.addr
+        data_of = batch.data
+        dtls: list[bytes] = []
+        media: list[bytes] = []
+        stun = False
+        last: object = None
+        pair: CandidatePair | None = None
+        packets = 0
+        size = 0
+        dropped = 0
         for i in range(count):
             kind = kinds[i]
             if kind == _STUN:
-                addr = batch.addr(i)
+                addr = addr_of(i)
                 if addr is not None:
-                    agent.handle_datagram(sock, (addr[0], addr[1]), batch.data(i), now)
-            elif kind in _DATA_KINDS:
-                addr = batch.addr(i)
-                if addr is not None and agent.receive_data(
-                    sock, (addr[0], addr[1]), batch.length(i), now
-                ):
-                    burst.append(batch.data(i))
-        if burst:
-            if sink is not None:
-                sink.handle_data_burst(burst, now)
-            elif on_data is not None:
-                for data in burst:
-                    on_data(data)
-        self._pump()
+                    stun = True
+                    agent.handle_datagram(sock, addr, data_of(i), now)
+                    last = None  # a check may have validated a new pair
+                continue
+            if kind != _DTLS and kind != _RTP and kind != _RTCP:
+                continue
+            addr = addr_of(i)
+            if addr is not last:
+                if pair is not None and packets:
+                    pair.packetsReceived += packets
+                    pair.bytesReceived += size
+                    pair.lastPacketReceivedTimestamp = now
+                    packets = size = 0
+                last = addr
+                pair = agent.trusted_pair(sock, addr) if addr is not None else None
+            if pair is None:
+                dropped += 1
+                continue
+            data = data_of(i)
+            packets += 1
+            size += len(data)
+            if kind == _DTLS:
+                dtls.append(data)
+            else:
+                media.append(data)
+        if pair is not None and packets:
+            pair.packetsReceived += packets
+            pair.bytesReceived += size
+            pair.lastPacketReceivedTimestamp = now
+        if dropped:
+            agent.stats.data_dropped += dropped
+        if dtls:
+            self._deliver_burst(dtls, now, False)
+        if media:
+            self._deliver_burst(media, now, True)
+        self._pump(stun)
+
+    def _deliver_burst(self, datagrams: list[bytes], now: float, media: bool) -> None:
+        sink = self.sink
+        if sink is not None:
+            if media:
+                sink.handle_media_burst(datagrams, now)
+            else:
+                sink.handle_data_burst(datagrams, now)
+        elif self.on_data is not None:
+            for data in datagrams:
+                self.on_data(data)
 
     def _on_relay_datagram(self, client: RelayClient, peer: Address, data: bytes) -> None:
         now = self._now()
@@ -524,10 +583,11 @@ class IceDriver:
         self._pump()
 
     def _deliver(self, data: bytes, now: float) -> None:
-        if self.sink is not None:
-            self.sink.handle_data_burst([data], now)
-        elif self.on_data is not None:
-            self.on_data(data)
+        # RFC 7983 §7: 20..63 DTLS, 128..191 RTP/RTCP.
+        if 19 < data[0] < 64:
+            self._deliver_burst([data], now, False)
+        elif 127 < data[0] < 192:
+            self._deliver_burst([data], now, True)
 
     def _relay_send(self, client: RelayClient, peer: Address, data: bytes) -> None:
         # relay.py §3: a permission for each peer we talk to, before the first send.
@@ -544,16 +604,22 @@ class IceDriver:
         else:
             self._relay_send(key, t.addr, t.data)  # type: ignore[arg-type]
 
-    def _pump(self) -> None:
-        """Drain the agent's transmits and events; re-arm the timer."""
+    def _pump(self, agent_input: bool = True) -> None:
+        """Drain the agent's transmits and events; re-arm the timer.
+        ``agent_input`` False: only application data came in, so the
+        agent's deadline is the one computed last time."""
         agent = self.agent
-        while (t := agent.poll_transmit()) is not None:
-            self._transmit(t)
-        while (ev := agent.poll_event()) is not None:
-            self._dispatch(ev)
-        if self._closed or self._loop is None:
+        if agent_input:
+            while (t := agent.poll_transmit()) is not None:
+                self._transmit(t)
+            while (ev := agent.poll_event()) is not None:
+                self._dispatch(ev)
+            if self._closed or self._loop is None:
+                return
+            self._agent_deadline = agent.next_deadline()
+        elif self._closed or self._loop is None:
             return
-        deadline = agent.next_deadline()
+        deadline = self._agent_deadline
         sink = self.sink
         if sink is not None:
             other = sink.next_deadline()
