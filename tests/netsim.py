@@ -4,7 +4,8 @@ Two endpoints (anything with ``poll_transmit()``, ``handle_packet(data, now)``,
 ``handle_timeout(now)``, ``next_deadline()`` and ``poll_event()``; the SCTP
 ``Association`` here) are joined by two one-way :class:`Link` objects with
 loss, delay, jitter, reordering, duplication and a rate limit, all drawn from
-one seeded RNG, plus targeted drops ("drop the next COOKIE ECHO", "drop the
+one seeded RNG (the decisions are :class:`tests.impair.Impairment`'s, shared
+with the real-socket relay there), plus targeted drops ("drop the next COOKIE ECHO", "drop the
 DATA chunk with TSN n").  Time only moves when nothing is left to do now:
 ``run()`` jumps to the next packet arrival or timer deadline, so a test of
 minutes of protocol time runs in milliseconds and never sleeps.
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rtcengine._core import sctp
+from tests.impair import Impairment
 
 
 class Endpoint(Protocol):
@@ -64,17 +66,12 @@ class DropRule:
 
 
 @dataclass
-class Link:
-    """One direction of the path."""
+class Link(Impairment):
+    """One direction of the path: the shared impairment model (``tests/impair.py``, also
+    used by the real-socket relay) plus targeted drop rules and counters."""
 
-    loss: float = 0.0           # probability a packet is lost
-    delay: float = 0.010        # one-way delay, seconds
-    jitter: float = 0.0         # uniform extra delay in [0, jitter)
-    reorder: float = 0.0        # probability of an extra delay of 2*delay + jitter
-    duplicate: float = 0.0      # probability a packet is delivered twice
-    rate: float | None = None   # bytes per second (serialisation), None: infinite
+    delay: float = 0.010  # one-way delay, seconds (the model's default is 0)
     rules: list[DropRule] = field(default_factory=list)
-    busy_until: float = 0.0
     sent: int = 0
     lost: int = 0
     bytes: int = 0
@@ -88,23 +85,10 @@ class Link:
         """Arrival times of one packet sent at ``now`` (empty: lost)."""
         self.sent += 1
         self.bytes += size
-        start = now
-        if self.rate:
-            start = max(now, self.busy_until)
-            self.busy_until = start + size / self.rate
-            start = self.busy_until
-        if self.loss and rng.random() < self.loss:
+        fate = self.decide(rng, now, size)
+        if fate.dropped:
             self.lost += 1
-            return []
-        times = []
-        for _ in range(2 if self.duplicate and rng.random() < self.duplicate else 1):
-            t = start + self.delay
-            if self.jitter:
-                t += rng.random() * self.jitter
-            if self.reorder and rng.random() < self.reorder:
-                t += 2 * self.delay + self.jitter
-            times.append(t)
-        return times
+        return list(fate.arrivals)
 
 
 class Side:
