@@ -32,9 +32,19 @@ from rtcengine.rtcconfiguration import (
     RTCIceTransportPolicy,
     RTCRtcpMuxPolicy,
 )
-from rtcengine.rtcdatachannel import RTCDataChannel
+from rtcengine.rtcdatachannel import RTCDataChannel, RTCDataChannelParameters
+from rtcengine.rtcdtlstransport import RTCDtlsParameters, RTCDtlsTransport
+from rtcengine.rtcicetransport import (
+    RTCIceCandidate,
+    RTCIceCandidatePair,
+    RTCIceGatherer,
+    RTCIceParameters,
+    RTCIceTransport,
+)
 from rtcengine.rtcpeerconnection import RTCPeerConnection, RTCPeerConnectionIceEvent
+from rtcengine.rtcsctptransport import RTCSctpCapabilities, RTCSctpTransport
 from rtcengine.rtcsessiondescription import RTCSdpType, RTCSessionDescription
+from rtcengine.stats import RTCStatsReport, RTCTransportStats
 
 __all__ = [
     "InvalidAccessError",
@@ -47,13 +57,25 @@ __all__ = [
     "RTCCertificate",
     "RTCConfiguration",
     "RTCDataChannel",
+    "RTCDataChannelParameters",
     "RTCDtlsFingerprint",
+    "RTCDtlsParameters",
+    "RTCDtlsTransport",
+    "RTCIceCandidate",
+    "RTCIceCandidatePair",
+    "RTCIceGatherer",
+    "RTCIceParameters",
     "RTCIceServer",
+    "RTCIceTransport",
     "RTCIceTransportPolicy",
     "RTCPeerConnection",
     "RTCPeerConnectionIceEvent",
     "RTCRtcpMuxPolicy",
+    "RTCSctpCapabilities",
+    "RTCSctpTransport",
     "RTCSdpType",
     "RTCSessionDescription",
+    "RTCStatsReport",
+    "RTCTransportStats",
     "__version__",
 ]

@@ -78,18 +78,24 @@ def test_reliability_options_cross(pair: tuple[str, str]) -> None:
     run(main, pair)
 
 
-def test_bulk_10mb_each_way(pair: tuple[str, str]) -> None:
+def bulk_each_way(pair: tuple[str, str], nbytes: int, timeout: float = 120) -> None:
+    """``nbytes`` of random 64 KiB messages each way, checked by SHA-256."""
+
     async def main(a: Side, b: Side) -> None:
         await connect(a, b, "bulk")
         chunk = min(a.max_message_size, b.max_message_size, 65536)
-        receiving = asyncio.ensure_future(receive_bulk(b, "bulk", BULK_BYTES))
-        sent = await send_bulk(a, "bulk", BULK_BYTES, chunk)
+        receiving = asyncio.ensure_future(receive_bulk(b, "bulk", nbytes, timeout))
+        sent = await send_bulk(a, "bulk", nbytes, chunk)
         assert await receiving == sent
-        receiving = asyncio.ensure_future(receive_bulk(a, "bulk", BULK_BYTES))
-        sent = await send_bulk(b, "bulk", BULK_BYTES, chunk)
+        receiving = asyncio.ensure_future(receive_bulk(a, "bulk", nbytes, timeout))
+        sent = await send_bulk(b, "bulk", nbytes, chunk)
         assert await receiving == sent
 
-    run(main, pair, timeout=120)
+    run(main, pair, timeout=timeout)
+
+
+def test_bulk_10mb_each_way(pair: tuple[str, str]) -> None:
+    bulk_each_way(pair, BULK_BYTES)
 
 
 def test_close_channel_from_either_side(pair: tuple[str, str]) -> None:

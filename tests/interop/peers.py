@@ -45,11 +45,9 @@ def load_peer(name: str) -> Peer:
     module = importlib.import_module(name)
     if name == "aiortc":
         return Peer(name, module.RTCPeerConnection, module.RTCSessionDescription, _aiortc_candidate)
-    # rtcengine: when its RTCPeerConnection lands, add a branch like
-    #     if name == "rtcengine":
-    #         return Peer(name, module.RTCPeerConnection, module.RTCSessionDescription,
-    #                     <browser RTCIceCandidateInit dict -> rtcengine RTCIceCandidate>)
-    # and "rtcengine" to the peer fixture's params.
+    if name == "rtcengine":
+        # rtcengine's addIceCandidate takes the browser's RTCIceCandidateInit dict as is.
+        return Peer(name, module.RTCPeerConnection, module.RTCSessionDescription, dict)
     raise ValueError(f"unknown Python peer {name!r}")
 
 

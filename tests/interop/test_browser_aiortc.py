@@ -33,7 +33,7 @@ BULK_MIB = {"aiortc": 4, "rtcengine": 10}
 
 
 # Add "rtcengine" here when its RTCPeerConnection lands (and a branch in peers.load_peer).
-@pytest.fixture(params=["aiortc"])
+@pytest.fixture(params=["aiortc", "rtcengine"])
 def peer(request: pytest.FixtureRequest) -> Peer:
     name: str = request.param
     pytest.importorskip(name)
