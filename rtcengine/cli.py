@@ -89,6 +89,20 @@ def cmd_bench_codecs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``rtcengine demo``: a page on http://127.0.0.1 where a browser connects
+    to the engine (echo, live throughput and RTT from getStats())."""
+    import asyncio
+
+    from rtcengine.demo import serve
+
+    try:
+        asyncio.run(serve(args.host, args.port))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rtcengine", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -118,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     codecs.add_argument("--json", action="store_true", help="print results as JSON")
     codecs.add_argument("--only", default="", help="comma-separated concerns, e.g. rtp,stun")
     codecs.set_defaults(func=cmd_bench_codecs)
+    demo = sub.add_parser(
+        "demo",
+        help="serve a page where a browser connects to the engine (echo, live stats)",
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="address to serve on")
+    demo.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
+    demo.set_defaults(func=cmd_demo)
     return parser
 
 
