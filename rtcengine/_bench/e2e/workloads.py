@@ -207,7 +207,7 @@ async def _until_open(
         return
     waits = {asyncio.ensure_future(opened.wait()), asyncio.ensure_future(failed.wait())}
     try:
-        done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in waits:
             task.cancel()
@@ -233,8 +233,8 @@ async def connect_offerer(
     """Create the channel, offer (non-trickle), apply the answer, wait for ``open``.
 
     The clock starts at ``createOffer()`` and stops at the channel's ``open``
-    event: gathering, both signaling hops over loopback TCP, ICE, DTLS, SCTP and
-    DCEP are all inside."""
+    event: gathering, both signaling hops over loopback TCP, ICE, DTLS, the SCTP
+    association and the channel's DCEP open are all inside."""
     pc = engine.new_peer_connection()
     failed = _watch_failure(pc)
     channel = pc.createDataChannel("bench", **channel_options)
@@ -247,8 +247,10 @@ async def connect_offerer(
     local = pc.localDescription
     if local is None:
         raise WorkloadError("localDescription is None after setLocalDescription(offer)")
+    t_offer = time.perf_counter()
     await link.signal({"kind": "offer", "sdp": local.sdp, "type": local.type})
     answer = await link.expect("answer", timeout)
+    t_answer = time.perf_counter()
     await _step(
         "setRemoteDescription(answer)",
         pc.setRemoteDescription(engine.description(answer["sdp"], answer["type"])),
@@ -256,8 +258,15 @@ async def connect_offerer(
     )
     if not opened.is_set():
         await _until_open(channel, failed, timeout, "offerer")
-    connect_ms = (time.perf_counter() - t0) * 1000
-    return Connection(pc, channel, connect_ms)
+    t_open = time.perf_counter()
+    # Where the time went: offer ready (gathered), the answerer's turn
+    # (including both signaling hops), then ICE + DTLS + SCTP until open.
+    phases = {
+        "offer_ms": (t_offer - t0) * 1000,
+        "answer_ms": (t_answer - t_offer) * 1000,
+        "transport_ms": (t_open - t_answer) * 1000,
+    }
+    return Connection(pc, channel, (t_open - t0) * 1000, extra=phases)
 
 
 async def connect_answerer(
@@ -332,12 +341,15 @@ async def connect_workload(
     timeout = float(params["timeout_s"])
     runs = int(params["runs"]) + int(params["warmup"])
     times: list[float] = []
+    phases: dict[str, list[float]] = {}
     opens: list[float] = []
     for _ in range(runs):
         if role == OFFERER:
             conn = await connect_offerer(engine, link, {}, timeout)
             assert conn.connect_ms is not None
             times.append(conn.connect_ms)
+            for key, value in conn.extra.items():
+                phases.setdefault(key, []).append(float(value))
             await link.signal({"kind": "next"})
             await close_quietly(conn.pc)
             await link.expect("closed", timeout)
@@ -349,7 +361,12 @@ async def connect_workload(
             await link.signal({"kind": "closed"})
     warmup = int(params["warmup"])
     if role == OFFERER:
-        return {"connect_ms": times[warmup:], "warmup_ms": times[:warmup]}
+        return {
+            "connect_ms": times[warmup:],
+            "warmup_ms": times[:warmup],
+            # Median of each phase over the timed runs.
+            "phases_ms": {k: statistics.median(v[warmup:]) for k, v in phases.items()},
+        }
     return {"answer_to_open_ms": opens[warmup:]}
 
 
