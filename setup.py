@@ -145,6 +145,11 @@ def build_extensions() -> list[Extension]:
     if sys.platform == "win32":  # MSVC understands none of the GCC flags above
         cflags, ldflags = ["/O2"], []
 
+    # hmac.pyx alone uses OpenSSL's low-level SHA contexts (deprecated in 3.0,
+    # allocation-free; see include/rtce_sha.h).
+    per_module_macros: dict[str, list[tuple[str, str | None]]] = {
+        "hmac": [("OPENSSL_SUPPRESS_DEPRECATED", None)],
+    }
     exts = [
         Extension(
             f"rtcengine._core.{name}",
@@ -152,7 +157,7 @@ def build_extensions() -> list[Extension]:
             include_dirs=[str(CORE / "include"), *ssl["include_dirs"]],
             library_dirs=ssl["library_dirs"],
             libraries=ssl["libraries"],
-            define_macros=macros,
+            define_macros=macros + per_module_macros.get(name, []),
             extra_compile_args=cflags,
             extra_link_args=ldflags,
         )

@@ -11,6 +11,9 @@ cdef class HmacKey:
     cdef EVP_MD_CTX* inner      # state after hashing key ^ ipad
     cdef EVP_MD_CTX* outer      # state after hashing key ^ opad
     cdef EVP_MD_CTX* work       # scratch, reused for every MAC
+    # SHA-1/SHA-256 keys: plain-struct digest states (rtce_sha.h), copied per
+    # MAC with no allocation; NULL for the other digests (EVP path above).
+    cdef void* fast
     cdef readonly int digest_size
     cdef readonly str algorithm
 
