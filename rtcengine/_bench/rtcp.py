@@ -6,15 +6,35 @@ import array
 
 from rtcengine._bench import Case
 from rtcengine._core import rtcp
-from tests.vectors import load
 
-
-def _vectors() -> dict[str, bytes]:
-    return {p["id"]: bytes.fromhex(p["hex"]) for p in load("rtcp/rtcp_packets.json")["packets"]}
+# The packets the workloads use, from tests/data/vectors/rtcp/rtcp_packets.json
+# (ids as keys; tests/core/test_rtcp.py checks they still match that file).
+# Kept here so the benchmark runs from an installed wheel.
+PACKETS: dict[str, bytes] = {
+    # concatenation of aiortc tests/rtcp_sr.bin + tests/rtcp_sdes.bin (same SSRC 0x6d2453ea; a standard SR+SDES compound)
+    "aiortc-compound-sr-sdes": bytes.fromhex(
+        "81c8000c6d2453eade46475b151a005c66a8dd3e0000010d000034f58ef891ed"
+        "00000000000000f60000007f000000000000000081ca000c6d2453ea01267b36"
+        "336634353965612d343166652d343437342d396433332d393730376339656537"
+        "3964317d00000000"
+    ),
+    # pion/rtcp packet_test.go realPacket() ('An RTCP packet from a packet dump')
+    "pion-compound-real-dump": bytes.fromhex(
+        "81c90007902f9e2ebc5e9a4000000000000046e10000011109f3643200024a79"
+        "81ca000c902f9e2e01267b39633030656239322d316166622d396434392d6134"
+        "37642d3931663634656565363966357d0000000081cb0001902f9e2e81ce0002"
+        "902f9e2e902f9e2e85cd0002902f9e2e902f9e2e80cc00034baae1ab4e414d45"
+        "41424344"
+    ),
+    # pion/rtcp transport_layer_cc_test.go TestTransportLayerCC_Unmarshal 'example6'
+    "pion-twcc-example6": bytes.fromhex(
+        "afcd00079b74f61f9371dcbc853c000963f916b3d55200309baa6aaa7b010901"
+    ),
+}
 
 
 def cases() -> list[Case]:
-    vec = _vectors()
+    vec = PACKETS
     sr_sdes = vec["aiortc-compound-sr-sdes"]
     dump = vec["pion-compound-real-dump"]  # RR + SDES + BYE + PLI + RRR + APP
     twcc = vec["pion-twcc-example6"]

@@ -836,3 +836,12 @@ def test_twcc_builder_round_trip(base: int, gaps: list[int | None], start: int) 
     assert got.packet_status_count == len(arrivals)
     assert got.arrivals == [(s, None if a is None else a - a % 250) for s, a in arrivals]
     assert (got.ssrc, got.media_ssrc, got.fb_pkt_count) == (1, 2, 3)
+
+
+def test_bench_packets_match_the_vectors() -> None:
+    # rtcengine/_bench/rtcp.py carries its packets inline so it runs from a wheel.
+    from rtcengine._bench.rtcp import PACKETS
+
+    vectors = {p["id"]: p["hex"] for p in load("rtcp/rtcp_packets.json")["packets"]}
+    for name, data in PACKETS.items():
+        assert data.hex() == vectors[name], name
