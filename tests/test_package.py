@@ -75,3 +75,14 @@ def test_openssl_declared_once() -> None:
         if p.name != "openssl.pxd" and re.search(r'cdef extern from "openssl/', p.read_text())
     ]
     assert not others, f"OpenSSL declared outside openssl.pxd: {others}"
+
+
+def test_package_code_does_not_import_the_test_tree() -> None:
+    # An installed wheel has no tests/ package (the RTCP bench once imported it).
+    offenders = [
+        f"{p.relative_to(PKG.parent)}:{i}"
+        for p in PKG.rglob("*.py")
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if re.match(r"\s*(from|import)\s+tests\b", line)
+    ]
+    assert not offenders, offenders
