@@ -133,7 +133,7 @@ class RTCSctpTransport(EventEmitter):
         if self._association is not None:
             return
         dtls = self.__transport
-        if dtls.state in ("new", "connecting"):
+        if dtls.state == "connecting":
             await dtls._wait_settled()
         if dtls.state != "connected":
             raise InvalidStateError(f"the RTCDtlsTransport is {dtls.state}")
