@@ -104,8 +104,12 @@ def test_bulk_transfer_is_byte_exact() -> None:
         total = 8 * 1024 * 1024
         digest_in = hashlib.sha256()
         received = [0]
-        b.channels[0].on("message", lambda m: (digest_in.update(m),
-                                               received.__setitem__(0, received[0] + len(m))))
+
+        def on_message(m: bytes) -> None:
+            digest_in.update(m)
+            received[0] += len(m)
+
+        b.channels[0].on("message", on_message)
         digest_out = hashlib.sha256()
         low = asyncio.Event()
         ch.bufferedAmountLowThreshold = 256 * 1024
@@ -124,5 +128,98 @@ def test_bulk_transfer_is_byte_exact() -> None:
         assert digest_in.digest() == digest_out.digest()
         await a.stop()
         await b.stop()
+
+    run(main)
+
+
+# ---------------------------------------------------------------- interop with aiortc's ORTC
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("ours_controlling", [True, False], ids=["ours-dtls-server",
+                                                                 "ours-dtls-client"])
+def test_interop_with_aiortc_ortc_classes(ours_controlling: bool) -> None:
+    """aiortc's RTCIceGatherer/RTCIceTransport/RTCDtlsTransport/RTCSctpTransport
+    against ours: ICE, DTLS (both roles: ORTC picks the controlling agent as
+    server), SCTP (aiortc always sends INIT: a collision when we are the DTLS
+    client), channels opened in band from both sides, messages both ways."""
+    aiortc = pytest.importorskip("aiortc")
+    from rtcengine.ice.config import IceConfig
+    from rtcengine.rtccertificate import RTCCertificate
+    from rtcengine.rtcdtlstransport import RTCDtlsTransport
+    from rtcengine.rtcicetransport import RTCIceGatherer, RTCIceTransport
+    from rtcengine.rtcsctptransport import RTCSctpTransport
+
+    async def main() -> None:
+        fds = open_fds()
+        their_gatherer = aiortc.RTCIceGatherer(iceServers=[])
+        their_ice = aiortc.RTCIceTransport(their_gatherer)
+        # aioice leaves loopback out: meet on the interface addresses.
+        our_gatherer = RTCIceGatherer(config=IceConfig(use_ipv6=False))
+        our_ice = RTCIceTransport(our_gatherer)
+        if ours_controlling:
+            our_ice.role = "controlling"
+        else:
+            their_ice._connection.ice_controlling = True
+        their_dtls = aiortc.RTCDtlsTransport(their_ice, [aiortc.RTCCertificate.generateCertificate()])
+        our_dtls = RTCDtlsTransport(our_ice, [RTCCertificate.generateCertificate()])
+        their_sctp = aiortc.RTCSctpTransport(their_dtls)
+        our_sctp = RTCSctpTransport(our_dtls)
+        await asyncio.gather(their_gatherer.gather(), our_gatherer.gather())
+        if not our_gatherer.getLocalCandidates():
+            pytest.skip("no non-loopback IPv4 interface")
+        for c in their_gatherer.getLocalCandidates():
+            await our_ice.addRemoteCandidate(c)
+        await our_ice.addRemoteCandidate(None)
+        for c in our_gatherer.getLocalCandidates():
+            await their_ice.addRemoteCandidate(c)
+        await their_ice.addRemoteCandidate(None)
+        await asyncio.wait_for(asyncio.gather(
+            their_ice.start(our_gatherer.getLocalParameters()),
+            our_ice.start(their_gatherer.getLocalParameters())), 10)
+        assert our_ice.state in ("connected", "completed")
+        await asyncio.wait_for(asyncio.gather(
+            their_dtls.start(our_dtls.getLocalParameters()),
+            our_dtls.start(their_dtls.getLocalParameters())), 10)
+        assert our_dtls.state == their_dtls.state == "connected"
+        assert our_dtls.role == ("server" if ours_controlling else "client")
+        await asyncio.gather(
+            their_sctp.start(our_sctp.getCapabilities(), our_sctp.port),
+            our_sctp.start(their_sctp.getCapabilities(), their_sctp.port))
+        theirs_announced: list[Any] = []
+        ours_announced: list[Any] = []
+        their_sctp.on("datachannel", theirs_announced.append)
+        our_sctp.on("datachannel", ours_announced.append)
+        their_channel = aiortc.RTCDataChannel(their_sctp, aiortc.RTCDataChannelParameters(
+            label="from-aiortc"))
+        our_channel = RTCDataChannel(our_sctp, RTCDataChannelParameters(label="from-ours"))
+        await until(lambda: bool(theirs_announced and ours_announced)
+                    and our_channel.readyState == "open"
+                    and their_channel.readyState == "open", 10)
+        assert ours_announced[0].label == "from-aiortc"
+        assert theirs_announced[0].label == "from-ours"
+        got_ours: list[Any] = []
+        got_theirs: list[Any] = []
+        ours_announced[0].on("message", got_ours.append)
+        theirs_announced[0].on("message", got_theirs.append)
+        big = os.urandom(65536)
+        for msg in ("hi", b"", "", big):
+            their_channel.send(msg)
+            our_channel.send(msg)
+        await until(lambda: len(got_ours) == 4 and len(got_theirs) == 4, 10)
+        assert got_ours == ["hi", b"", "", big] and got_theirs == got_ours
+        # Close from our side: SHUTDOWN, aiortc's association closes.
+        await our_sctp.stop()
+        await until(lambda: their_sctp.state == "closed", 5)
+        assert our_channel.readyState == "closed"
+        await their_sctp.stop()
+        await their_dtls.stop()
+        await our_dtls.stop()
+        await their_ice.stop()
+        await our_ice.stop()
+        assert our_ice.state == "closed"
+        await asyncio.sleep(0.05)
+        gc.collect()
+        assert open_fds() == fds
 
     run(main)
