@@ -34,6 +34,7 @@ from rtcengine._core.hmac import HmacKey
 from rtcengine.exceptions import InvalidStateError
 from rtcengine.ice.candidate import Candidate, candidate_foundation, candidate_priority
 from rtcengine.ice.checklist import (
+    TCP_PAIRABLE,
     Address,
     CandidatePair,
     Checklist,
@@ -283,6 +284,7 @@ class IceAgent:
         controlling: bool,
         *,
         ice_lite: bool = False,
+        ice_tcp: bool = False,
         aggressive_nomination: bool = False,
         transport_policy: str = "all",
         ufrag: str | None = None,
@@ -301,6 +303,8 @@ class IceAgent:
         # RFC 8445 §6.1.1: a lite agent is always controlled (unless both are lite).
         self.controlling = controlling and not ice_lite
         self.ice_lite = ice_lite
+        # RFC 6544: accept (and pair) TCP candidates, active and passive.
+        self.ice_tcp = ice_tcp
         self.aggressive_nomination = aggressive_nomination
         self.transport_policy = transport_policy
         # RFC 8445 §16.1: a 64-bit tie-breaker for role conflicts.
@@ -466,7 +470,11 @@ class IceAgent:
         base = base or (candidate.ip, candidate.port)
         for lc in self.local_candidates:
             # RFC 8445 §5.1.3: same transport address and same base -> redundant.
-            if lc.candidate.addr == candidate.addr and lc.base == base:
+            if (
+                lc.candidate.addr == candidate.addr
+                and lc.base == base
+                and lc.candidate.protocol == candidate.protocol
+            ):
                 return None
         if self._gathering is GatheringState.NEW:
             self._set_gathering(GatheringState.GATHERING)
@@ -550,7 +558,8 @@ class IceAgent:
         end-of-candidates (RFC 8838 §13).  Accepted at any time, also before
         the remote credentials.  ``.local`` names must be resolved by the
         caller (draft-ietf-mmusic-mdns-ice-candidates §3.2); unresolved names,
-        non-UDP candidates and candidates after end-of-candidates are ignored
+        TCP candidates unless ``ice_tcp`` (RFC 6544; active/passive only),
+        other transports and candidates after end-of-candidates are ignored
         and counted."""
         if self._closed:
             return
@@ -564,11 +573,15 @@ class IceAgent:
             # RFC 8838 §11: a candidate of another generation.
             self.stats.remote_candidates_ignored += 1
             return
-        if gen.remote_end or candidate.protocol != "udp" or candidate.is_mdns:
+        if gen.remote_end or not self._usable_transport(candidate) or candidate.is_mdns:
             self.stats.remote_candidates_ignored += 1
             return
         for existing in gen.remote_candidates:
-            if existing.addr == candidate.addr and existing.component == candidate.component:
+            if (
+                existing.addr == candidate.addr
+                and existing.component == candidate.component
+                and existing.protocol == candidate.protocol
+            ):
                 if existing.type == "prflx" and candidate.type != "prflx":
                     # RFC 8445 §7.3.1.3: a signalled candidate replaces the
                     # peer-reflexive one learned from a check.
@@ -583,6 +596,13 @@ class IceAgent:
         for local in self.local_candidates:
             self._pair(gen, local, candidate)
         self._update_state()
+
+    def _usable_transport(self, candidate: Candidate) -> bool:
+        if candidate.protocol == "udp":
+            return True
+        # RFC 6544 §4.5: active and passive TCP candidates (simultaneous-open
+        # "so" is not implemented), when ICE-TCP is on.
+        return self.ice_tcp and candidate.protocol == "tcp" and candidate.tcpType in TCP_PAIRABLE
 
     def _pair(self, gen: _Generation, local: LocalCandidate, remote: Candidate) -> None:
         if self.ice_lite or not can_pair(local, remote):
@@ -802,7 +822,9 @@ class IceAgent:
             (
                 c
                 for c in gen.remote_candidates
-                if c.addr == addr and c.component == local.candidate.component
+                if c.addr == addr
+                and c.component == local.candidate.component
+                and c.protocol == local.candidate.protocol
             ),
             None,
         )
@@ -816,9 +838,13 @@ class IceAgent:
                 ip=addr[0],
                 port=addr[1],
                 priority=priority,
-                protocol="udp",
+                protocol=local.candidate.protocol,
                 type="prflx",
             )
+            if local.candidate.protocol == "tcp":
+                # RFC 6544 §7.2.1: a check arriving on a passive candidate's
+                # connection comes from an active peer (and vice versa).
+                remote.tcpType = "active" if local.candidate.tcpType == "passive" else "passive"
             gen.remote_candidates.append(remote)
         pair = gen.checklist.find(key, addr)
         if pair is None:
@@ -945,6 +971,10 @@ class IceAgent:
             if lc.candidate.addr == mapped:
                 return
         c = pair.local.candidate
+        if c.protocol == "tcp" and c.tcpType == "active" and c.ip == mapped[0]:
+            # RFC 6544 §7.2.2: an active candidate's port (9) is not the
+            # connection's ephemeral source port; only the address counts.
+            return
         prflx = Candidate(
             component=c.component,
             foundation=candidate_foundation("prflx", c.protocol, pair.local.base[0]),

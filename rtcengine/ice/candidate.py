@@ -67,6 +67,36 @@ def candidate_priority(
     return (type_preference << 24) + (local_preference << 8) + (256 - component)
 
 
+# RFC 6544 §4.2: UDP candidates should be preferred over TCP ones (lower
+# latency, no head-of-line blocking); TCP candidates get type preferences
+# below their UDP counterparts (the values browsers use: host TCP below
+# server-reflexive UDP, peer-reflexive TCP below that).
+TCP_TYPE_PREFERENCE: Final[dict[str, int]] = {
+    "host": 90,
+    "prflx": 80,
+    "srflx": 65,
+    "relay": 0,
+}
+# RFC 6544 §4.2: direction-pref (0..7) of host candidates by tcptype: active
+# first (it needs no open port on a NAT), then passive, then simultaneous-open.
+TCP_DIRECTION_PREFERENCE: Final[dict[str, int]] = {"active": 6, "passive": 4, "so": 2}
+
+
+def tcp_candidate_priority(
+    component: int, candidate_type: str, tcp_type: str, other_preference: int = 8191
+) -> int:
+    """RFC 6544 §4.2: the priority of a TCP candidate, with local preference
+    2^13 * direction-pref + other-pref (other-pref 0..8191 orders interfaces)
+    and the TCP type preference."""
+    if not 1 <= component <= MAX_COMPONENT:
+        raise ValueError(f"component must be 1..256, got {component}")
+    if not 0 <= other_preference <= 8191:
+        raise ValueError(f"other-pref must be 0..8191, got {other_preference}")
+    local_preference = (TCP_DIRECTION_PREFERENCE[tcp_type] << 13) + other_preference
+    type_preference = TCP_TYPE_PREFERENCE.get(candidate_type, 0)
+    return (type_preference << 24) + (local_preference << 8) + (256 - component)
+
+
 def candidate_foundation(
     candidate_type: str, protocol: str, base_address: str, server: str | None = None
 ) -> str:

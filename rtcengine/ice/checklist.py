@@ -11,12 +11,20 @@ from collections import deque
 from collections.abc import Hashable, Iterator
 from typing import Final
 
-from rtcengine.ice.candidate import Candidate, candidate_priority, pair_priority
+from rtcengine.ice.candidate import (
+    TCP_TYPE_PREFERENCE,
+    Candidate,
+    candidate_priority,
+    pair_priority,
+)
 
 Address = tuple[str, int]
 
 # RFC 8445 §6.1.2.5: implementations SHOULD limit a checklist to 100 pairs.
 MAX_PAIRS: Final = 100
+# RFC 6544 §4.5: the TCP candidate kinds this agent pairs (simultaneous-open
+# "so" candidates are not implemented and never paired).
+TCP_PAIRABLE: Final = ("active", "passive")
 
 
 class PairState(enum.Enum):
@@ -65,6 +73,9 @@ class LocalCandidate:
     def prflx_priority(self) -> int:
         """RFC 8445 §7.1.1: PRIORITY of a check = priority the candidate
         would have as peer-reflexive."""
+        if self.candidate.protocol == "tcp":
+            # RFC 6544 §4.2: TCP type preferences (prflx TCP below UDP).
+            return (TCP_TYPE_PREFERENCE["prflx"] << 24) + (self.candidate.priority & 0xFFFFFF)
         return candidate_priority(self.candidate.component, "prflx", self.local_preference)
 
     def __repr__(self) -> str:
@@ -196,14 +207,27 @@ def _family(ip: str) -> int:
 
 
 def can_pair(local: LocalCandidate, remote: Candidate) -> bool:
-    """RFC 8445 §6.1.2.2: same component, same transport, same IP family."""
+    """RFC 8445 §6.1.2.2: same component, same transport, same IP family;
+    for TCP (RFC 6544 §6.2) a local active candidate with a remote passive
+    one only."""
     lc = local.candidate
     return (
         local.pairable
         and lc.component == remote.component
         and lc.protocol == remote.protocol
         and _family(lc.ip) == _family(remote.ip) != 0
+        and (lc.protocol != "tcp" or can_pair_tcp(lc.tcpType, remote.tcpType))
     )
+
+
+def can_pair_tcp(local_type: str | None, remote_type: str | None) -> bool:
+    """RFC 6544 §6.2: active pairs with passive, passive with active, S-O
+    with S-O; pairs whose local candidate is passive are then pruned (the
+    passive side never opens a connection: its pairs appear when a check
+    arrives on an accepted connection, as peer-reflexive ones, RFC 6544
+    §7.2.1).  S-O is not implemented.  What is left: local active, remote
+    passive."""
+    return local_type == "active" and remote_type == "passive"
 
 
 class Checklist:

@@ -131,3 +131,8 @@ class IceConfig:
     mdns_hide_host: bool = False
     # Resolve remote ".local" candidates (draft-ietf-mmusic-mdns-ice-candidates §3.2).
     mdns_resolve: bool = True
+    # RFC 6544 ICE-TCP: gather host TCP candidates (passive: a listening
+    # socket; active: port 9) and pair remote active/passive TCP candidates.
+    ice_tcp: bool = False
+    # Gather host UDP candidates (False with ice_tcp: TCP-only host candidates).
+    use_udp: bool = True

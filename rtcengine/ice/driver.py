@@ -34,7 +34,7 @@ from typing import Any, Protocol, cast
 
 from rtcengine import udp
 from rtcengine.exceptions import InvalidStateError
-from rtcengine.ice import mdns
+from rtcengine.ice import mdns, tcp
 from rtcengine.ice.agent import (
     DataEvent,
     GatheringState,
@@ -46,7 +46,12 @@ from rtcengine.ice.agent import (
     StateEvent,
     Transmit,
 )
-from rtcengine.ice.candidate import Candidate, candidate_foundation, candidate_priority
+from rtcengine.ice.candidate import (
+    Candidate,
+    candidate_foundation,
+    candidate_priority,
+    tcp_candidate_priority,
+)
 from rtcengine.ice.checklist import Address, CandidatePair
 from rtcengine.ice.config import IceConfig, IceServerUrl, parse_ice_url
 from rtcengine.ice.relay import RelayClient, RelayClientFactory, RelayError
@@ -145,6 +150,7 @@ class IceDriver:
         self.agent = IceAgent(
             controlling,
             ice_lite=self.config.ice_lite,
+            ice_tcp=self.config.ice_tcp,
             aggressive_nomination=self.config.aggressive_nomination,
             transport_policy=self.config.iceTransportPolicy,
             **agent_options,
@@ -153,6 +159,8 @@ class IceDriver:
         self._relay_factory = relay_factory
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sockets: list[_HostSocket] = []
+        # RFC 6544 host TCP candidates (IceConfig.ice_tcp): passive and active.
+        self._tcp: list[tcp.TcpEndpoint] = []
         self._relays: list[RelayClient] = []
         self._permissions: set[tuple[int, Address]] = set()
         self._timer: asyncio.TimerHandle | None = None
@@ -219,7 +227,8 @@ class IceDriver:
         self._pump()
         cfg = self.config
         low, high = cfg.port_range
-        for index, ip in enumerate(host_addresses(cfg)):
+        hosts = host_addresses(cfg)
+        for index, ip in enumerate(hosts if cfg.use_udp else []):
             try:
                 sock = await self._bind(ip, low, high)
             except OSError as exc:
@@ -238,6 +247,8 @@ class IceDriver:
             )
             self.agent.add_local_candidate(cand, sock)
             self._pump()
+        if cfg.ice_tcp and cfg.iceTransportPolicy != "relay":
+            await self._gather_tcp(hosts)
         urls: list[IceServerUrl] = []
         for server in cfg.iceServers:
             for url in server.url_list():
@@ -276,6 +287,43 @@ class IceDriver:
             holder.append(_HostSocket(ep, ip, ep.local_address[1]))
             return holder[0]
         raise last or OSError(f"no free port for {ip}")
+
+    async def _gather_tcp(self, hosts: list[str]) -> None:
+        """RFC 6544 §5.1: a passive (listening) and an active (port 9) host
+        TCP candidate per address."""
+        for index, ip in enumerate(hosts):
+            try:
+                passive = await tcp.PassiveTcp.listen(ip, self._on_tcp_frame)
+            except OSError as exc:
+                logger.info("ICE-TCP: cannot listen on %s: %s", ip, exc)
+                continue
+            active = tcp.ActiveTcp(ip, self._on_tcp_frame)
+            for ep in (passive, active):
+                self._tcp.append(ep)
+                cand = Candidate(
+                    component=1,
+                    foundation=candidate_foundation("host", "tcp", ip),
+                    ip=ip,
+                    port=ep.port,
+                    # RFC 6544 §4.2: other-pref orders interfaces.
+                    priority=tcp_candidate_priority(1, "host", ep.tcp_type, 8191 - index),
+                    protocol="tcp",
+                    type="host",
+                    tcpType=ep.tcp_type,
+                )
+                self.agent.add_local_candidate(cand, ep)
+            self._pump()
+
+    def _on_tcp_frame(self, ep: tcp.TcpEndpoint, peer: Address, data: bytes) -> None:
+        # RFC 7983 on an RFC 4571 frame: STUN to the agent, data if trusted.
+        if self._closed or not data:
+            return
+        now = self._now()
+        if data[0] <= 3:
+            self.agent.handle_datagram(ep, peer, data, now)
+        elif self.agent.receive_data(ep, peer, len(data), now):
+            self._deliver(data, now)
+        self._pump()
 
     async def _gather_srflx(self, url: IceServerUrl) -> None:
         """RFC 8445 §5.1.1.2: one Binding request per STUN server per host socket
@@ -422,6 +470,8 @@ class IceDriver:
         key = pair.local.key
         if isinstance(key, _HostSocket):
             ok = key.endpoint.sendto(data, pair.remote_addr)
+        elif isinstance(key, tcp.TcpEndpoint):
+            ok = key.send_to(data, pair.remote_addr)
         else:
             self._relay_send(key, pair.remote_addr, data)  # type: ignore[arg-type]
             ok = True
@@ -455,6 +505,11 @@ class IceDriver:
                 sent += 1
                 size += len(data)
             endpoint.schedule_flush()
+        elif isinstance(key, tcp.TcpEndpoint):
+            for data in datagrams:
+                if key.send_to(data, addr):
+                    sent += 1
+                    size += len(data)
         else:
             for data in datagrams:
                 self._relay_send(key, addr, data)  # type: ignore[arg-type]
@@ -489,6 +544,8 @@ class IceDriver:
             task.cancel()
         for sock in self._sockets:
             sock.endpoint.close()
+        for ep in self._tcp:
+            await ep.close()
         for client in self._relays:
             await client.close()
         if self._mdns is not None:
@@ -499,6 +556,8 @@ class IceDriver:
     def get_stats(self) -> dict[str, object]:
         stats = self.agent.get_stats()
         stats["sockets"] = [s.endpoint.stats() for s in self._sockets]
+        if self._tcp:
+            stats["tcp"] = [ep.stats() for ep in self._tcp]
         return stats
 
     # ------------------------------------------------------------ I/O plumbing
@@ -601,6 +660,8 @@ class IceDriver:
         key: Hashable = t.key
         if isinstance(key, _HostSocket):
             key.endpoint.sendto(t.data, t.addr)
+        elif isinstance(key, tcp.TcpEndpoint):
+            key.send_to(t.data, t.addr)
         else:
             self._relay_send(key, t.addr, t.data)  # type: ignore[arg-type]
 
