@@ -953,6 +953,9 @@ class RTCPeerConnection(EventEmitter):
             raise InvalidStateError(f"cannot roll back in signaling state {state!r}")
         self._pending_local = None
         self._pending_remote = None
+        if self._current_local is None and self._current_remote is None:
+            # Nothing negotiated yet: the ICE role is decided again (RFC 8445 §6.1.1).
+            self._ice_role_set = False
         self._set_signaling_state(STABLE)
         self._after_stable()
 

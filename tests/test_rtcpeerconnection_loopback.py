@@ -21,3 +21,62 @@ from tests.pc_matrix import (  # noqa: F401 - collected by pytest
 def pair(request: pytest.FixtureRequest) -> tuple[str, str]:
     value: tuple[str, str] = request.param
     return value
+
+
+def test_perfect_negotiation_glare() -> None:
+    """webrtc-pc §10.7 perfect negotiation: both peers offer at once; the
+    impolite one ignores the colliding offer, the polite one rolls back
+    implicitly (setRemoteDescription(offer) in have-local-offer)."""
+    import asyncio
+    from typing import Any
+
+    from rtcengine import RTCPeerConnection
+
+    async def peer(pc: RTCPeerConnection, polite: bool, inbox: asyncio.Queue[Any],
+                   outbox: asyncio.Queue[Any]) -> None:
+        making_offer = False
+
+        async def on_negotiationneeded() -> None:
+            nonlocal making_offer
+            making_offer = True
+            try:
+                await pc.setLocalDescription()
+                await outbox.put(("description", pc.localDescription))
+            finally:
+                making_offer = False
+
+        pc.on("negotiationneeded", on_negotiationneeded)
+        while True:
+            kind, desc = await inbox.get()
+            if kind == "stop":
+                return
+            collision = desc.type == "offer" and (making_offer or pc.signalingState != "stable")
+            if collision and not polite:
+                continue  # ignore the offer: ours wins
+            await pc.setRemoteDescription(desc)  # polite: implicit rollback
+            if desc.type == "offer":
+                await pc.setLocalDescription()
+                await outbox.put(("description", pc.localDescription))
+
+    async def main() -> None:
+        a, b = RTCPeerConnection(), RTCPeerConnection()
+        to_a: asyncio.Queue[Any] = asyncio.Queue()
+        to_b: asyncio.Queue[Any] = asyncio.Queue()
+        opened = {"a": asyncio.Event(), "b": asyncio.Event()}
+        tasks = [asyncio.ensure_future(peer(a, False, to_a, to_b)),
+                 asyncio.ensure_future(peer(b, True, to_b, to_a))]
+        await asyncio.sleep(0)  # both handlers registered
+        ca = a.createDataChannel("from-a")
+        cb = b.createDataChannel("from-b")
+        ca.on("open", opened["a"].set)
+        cb.on("open", opened["b"].set)
+        await asyncio.wait_for(asyncio.gather(opened["a"].wait(), opened["b"].wait()), 15)
+        assert a.signalingState == b.signalingState == "stable"
+        assert a.connectionState == "connected"
+        await to_a.put(("stop", None))
+        await to_b.put(("stop", None))
+        await asyncio.gather(*tasks)
+        await a.close()
+        await b.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
