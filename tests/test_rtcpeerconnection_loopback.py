@@ -80,3 +80,32 @@ def test_perfect_negotiation_glare() -> None:
         await b.close()
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_close_releases_sockets_and_tasks() -> None:
+    import asyncio
+    import os
+    from typing import Any
+
+    from tests.pc_helpers import Side, connect
+
+    def fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    async def main() -> None:
+        await asyncio.sleep(0)
+        before = fds()
+        a, b = Side("rtcengine"), Side("rtcengine")
+        await connect(a, b)
+        assert fds() > before
+        await a.close()
+        await b.close()
+        await asyncio.sleep(0.05)
+        assert fds() == before
+        others = asyncio.all_tasks() - {asyncio.current_task()}
+        assert not others, others
+        loop: Any = asyncio.get_running_loop()
+        timers = [h for h in loop._scheduled if not h.cancelled()]
+        assert not timers, timers
+
+    asyncio.run(main())
