@@ -135,8 +135,12 @@ def build_extensions() -> list[Extension]:
         if "clang" in os.environ.get("CC", ""):
             # clang: coverage edges for libFuzzer/atheris; the ASan runtime comes
             # from atheris' asan_with_fuzzer.so (LD_PRELOAD, see fuzz/run.py).
+            # No -shared-libasan: it records a DT_NEEDED on clang's
+            # libclang_rt.asan-*.so, which is not on the loader path and would
+            # be a second runtime beside the preloaded one; the __asan_*
+            # symbols are left undefined and bind to the preload.
             cflags.append("-fsanitize=fuzzer-no-link")
-            ldflags += ["-fsanitize=address,undefined", "-shared-libasan"]
+            ldflags += ["-fsanitize=address,undefined"]
         else:
             # gcc: links its own libasan; fuzz/run.py preloads that one.
             ldflags += san
