@@ -205,7 +205,7 @@ async def connect(
 
         pc.on("iceconnectionstatechange", record)
     announced: asyncio.Future[Channel] = loop.create_future()
-    b.on("datachannel", lambda ch: announced.done() or announced.set_result(Channel(ch)))
+    b.on("datachannel", lambda ch: _announce(announced, ch))
     try:
         sender = Channel(a.createDataChannel("bulk"))
     except NotImplementedError as exc:
@@ -224,6 +224,11 @@ async def connect(
         await sender.opened.wait()
         await receiver.opened.wait()
     return Pair(engine, a, b, sender, receiver, loop.time() - start, states)
+
+
+def _announce(announced: asyncio.Future[Channel], channel: Any) -> None:
+    if not announced.done():
+        announced.set_result(Channel(channel))
 
 
 def payload(nbytes: int) -> list[bytes]:
@@ -501,7 +506,7 @@ async def _netem_main(engine: Engine, nbytes: int) -> dict[str, Any]:
     b = peer.RTCPeerConnection(configuration=engine.configuration({}))
     loop = asyncio.get_running_loop()
     announced: asyncio.Future[Channel] = loop.create_future()
-    b.on("datachannel", lambda ch: announced.done() or announced.set_result(Channel(ch)))
+    b.on("datachannel", lambda ch: _announce(announced, ch))
     sender = Channel(a.createDataChannel("bulk"))
     start = time.monotonic()
     await a.setLocalDescription(await a.createOffer())
