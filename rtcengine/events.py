@@ -69,10 +69,19 @@ class EventEmitter:
         handlers = self._handlers.get(event)
         if not handlers:
             return False
+        if len(handlers) == 1:  # the common case: no copy of the list
+            result = handlers[0](*args)
+            # Plain handlers return None: skip the (slow, ABC-based) check.
+            if result is not None and inspect.isawaitable(result):
+                self._schedule(result)
+            return True
         for f in list(handlers):
             result = f(*args)
-            if inspect.isawaitable(result):
-                task = asyncio.ensure_future(result)
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+            if result is not None and inspect.isawaitable(result):
+                self._schedule(result)
         return True
+
+    def _schedule(self, awaitable: Any) -> None:
+        task = asyncio.ensure_future(awaitable)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

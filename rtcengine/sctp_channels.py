@@ -128,7 +128,10 @@ class DataChannelManager:
         """RTCDataChannel.send (W3C webrtc-pc §6.2): PPID 51/53, 56/57 if empty."""
         if ch.ready_state != "open":
             raise InvalidStateError(f"data channel is {ch.ready_state}")
-        if isinstance(data, str):
+        if type(data) is bytes:
+            payload = data
+            ppid = PPID_BINARY if payload else PPID_BINARY_EMPTY
+        elif isinstance(data, str):
             payload = data.encode()
             ppid = PPID_STRING if payload else PPID_STRING_EMPTY
         elif isinstance(data, (bytes, bytearray, memoryview)):
@@ -136,18 +139,23 @@ class DataChannelManager:
             ppid = PPID_BINARY if payload else PPID_BINARY_EMPTY
         else:
             raise TypeError(f"cannot send {type(data).__name__}; str or bytes-like")
-        if len(payload) > self.association.remote_max_message_size:
+        assoc = self.association
+        n = len(payload)
+        if n > assoc.remote_max_message_size:
             # W3C webrtc-pc §6.2 send(): TypeError over [[MaxMessageSize]].
-            raise TypeError(f"message of {len(payload)} bytes exceeds the remote "
-                            f"max-message-size of {self.association.remote_max_message_size}")
+            raise TypeError(f"message of {n} bytes exceeds the remote "
+                            f"max-message-size of {assoc.remote_max_message_size}")
         ch.messages_sent += 1
-        if not payload:
-            payload = b"\0"  # RFC 8831 §6.6: one byte that the receiver ignores
+        if n:
+            ch.bytes_sent += n
         else:
-            ch.bytes_sent += len(payload)
-        self.association.send(ch.id, ppid, payload, ordered=ch.ordered,
-                              max_retransmits=ch.max_retransmits,
-                              max_packet_lifetime_ms=ch.max_packet_lifetime)
+            payload = b"\0"  # RFC 8831 §6.6: one byte that the receiver ignores
+        if ch.ordered and ch.max_retransmits is None and ch.max_packet_lifetime is None:
+            assoc.send(ch.id, ppid, payload)  # reliable ordered: the defaults
+        else:
+            assoc.send(ch.id, ppid, payload, ordered=ch.ordered,
+                       max_retransmits=ch.max_retransmits,
+                       max_packet_lifetime_ms=ch.max_packet_lifetime)
 
     def buffered_amount(self, ch: ChannelState) -> int:
         return int(self.association.buffered_amount(ch.id)) if ch.ready_state != "closed" else 0
@@ -178,10 +186,7 @@ class DataChannelManager:
         assoc = self.association
         out = self._events
         channels = self.channels
-        while True:
-            ev = assoc.poll_event()
-            if ev is None:
-                break
+        for ev in assoc.poll_events():
             kind = ev[0]
             if kind == EVENT_DATA:
                 ch = channels.get(ev[1])

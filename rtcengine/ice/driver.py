@@ -63,6 +63,10 @@ MdnsResolver = Callable[[str], Awaitable[str | None]]
 
 # draft-ietf-mmusic-mdns-ice-candidates §3.2.1: give up on a name after a while.
 MDNS_TIMEOUT = 3.0
+# Host sockets ask for 4 MiB of kernel buffer each way: a window of data
+# (SCTP rwnd, see rtcengine.rtcsctptransport) must fit while the process is
+# busy or descheduled, or the kernel drops it.
+HOST_SOCKET_BUFFER = udp.DEFAULT_BUFFER
 # RFC 6762 §5.2: repeat a one-shot query (1 s, then doubling) while waiting.
 MDNS_RETRY = 1.0
 
@@ -279,7 +283,8 @@ class IceDriver:
         for port in ports:
             try:
                 ep = await udp.open_endpoint(
-                    (ip, port), on_burst, rcvbuf=1 << 20, sndbuf=1 << 20, dual_stack=False
+                    (ip, port), on_burst, rcvbuf=HOST_SOCKET_BUFFER, sndbuf=HOST_SOCKET_BUFFER,
+                    dual_stack=False
                 )
             except OSError as exc:
                 last = exc
