@@ -173,7 +173,8 @@ class RTCSctpTransport(EventEmitter):
             return
         assoc = self._association
         dtls = self.__transport
-        if assoc is not None and dtls.state == "connected" and assoc.state != "CLOSED":
+        if (assoc is not None and dtls.state == "connected" and assoc.state != "CLOSED"
+                and dtls.transport.state in ("connected", "completed")):
             loop = asyncio.get_running_loop()
             assoc.shutdown(loop.time())
             dtls._request_flush()
@@ -186,6 +187,11 @@ class RTCSctpTransport(EventEmitter):
                 assoc.abort()
                 if dtls.state == "connected":
                     dtls._flush(loop.time())
+        elif assoc is not None and assoc.state != "CLOSED":
+            # No path to the peer (ICE down): ABORT what is left, locally.
+            assoc.abort()
+            if dtls.state == "connected":
+                dtls._flush(asyncio.get_running_loop().time())
         self._finish()
 
     def _finish(self) -> None:

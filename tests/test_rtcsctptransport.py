@@ -174,3 +174,20 @@ def test_pending_channel_closed_before_start() -> None:
         await b.stop()
 
     run(main)
+
+
+def test_stop_when_peer_vanished_aborts_after_timeout() -> None:
+    async def main() -> None:
+        a, b = await started()
+        ch = RTCDataChannel(a.sctp, RTCDataChannelParameters("v"))
+        await until(lambda: ch.readyState == "open")
+        await b.ice.stop()  # the peer is gone; our ICE has not noticed yet
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        await a.sctp.stop()  # SHUTDOWN unanswered: ABORT after the timeout
+        assert loop.time() - t0 < 2.0
+        assert a.sctp.state == "closed" and ch.readyState == "closed"
+        await a.stop()
+        await b.stop()
+
+    run(main)
