@@ -205,6 +205,7 @@ def cases() -> list[Case]:
             baseline=make_transfer(base, size, count, ordered, rtx) if base else None,
             baseline_name="aiortc RTCSctpTransport (in memory)",
             ops_per_call=count,
+            baseline_ops_per_call=count,
             bytes_per_op=size,
             target_ratio=10,
             note="send + SACK round trips + receive, no sockets",
