@@ -137,6 +137,7 @@ cdef class Association:
     cdef public int max_retrans
     cdef public int max_init_retransmits
     cdef public double delayed_sack_time
+    cdef public bint sack_per_burst
     cdef public double cookie_lifetime
 
     # association (TCB)

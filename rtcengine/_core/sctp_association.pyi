@@ -27,6 +27,7 @@ class Association:
     max_retrans: int
     max_init_retransmits: int
     delayed_sack_time: float
+    sack_per_burst: bool
     cookie_lifetime: float
     def __init__(
         self,
@@ -36,7 +37,7 @@ class Association:
         *,
         mtu: int = 1200,
         max_message_size: int = 262144,
-        rwnd: int = 1048576,
+        rwnd: int = 4194304,
         now: float = 0.0,
         initial_tsn: int | None = None,
         secret: bytes | None = None,

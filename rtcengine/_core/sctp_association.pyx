@@ -25,6 +25,30 @@ Decisions (where the RFCs leave a choice):
 * RTO.Min defaults to 0.2 s instead of RFC 9260 §16's suggested 1 s (data
   channels are interactive; the RFC's values are "suggested"); every RTO
   constant is an attribute.
+* SACK timing (RFC 9260 §6.2 asks for a SACK for at least every second
+  packet with DATA and within 200 ms): with ``sack_per_burst`` (the default)
+  the SACK goes out at the end of every received burst, i.e. on the first
+  ``poll_transmit()``/``poll_transmits()`` after DATA arrived, bundled with
+  any DATA we send then.  That is one SACK per burst however large the burst,
+  and never a wait: a peer whose congestion window is small (aiortc sends
+  three packets and waits) is not held up by the delayed-SACK timer.  The
+  timer (``delayed_sack_time``) stays armed as a fallback for a driver that
+  polls only at ``next_deadline()``.  With ``sack_per_burst = False`` the
+  RFC's own rule applies (every second packet or the timer; at once on a gap,
+  a duplicate or the I bit).
+* Slow start counts bytes (RFC 3465 Appropriate Byte Counting without its
+  per-ACK limit L, as dcsctp's TCP-style slow start) instead of RFC 9260
+  §7.2.1's "at most one MTU per SACK": a receiver that SACKs once per burst (ours, and any receiver behind
+  a batching driver) acknowledges a whole window in one SACK, and the per-SACK
+  cap would then grow cwnd by one MTU per round trip instead of doubling it.
+  The growth per round trip is the RFC's (cwnd doubles), only independent of
+  how many SACKs carry the acknowledgements.  Max.Burst (RFC 9260 §6.1, §16)
+  is not applied for the same reason: it assumes a SACK per two packets, and
+  with a per-burst SACK it would cap the sender at four packets per SACK,
+  whatever the SACK acknowledged; cwnd and the peer's window bound bursts.
+* The receive window (``rwnd``) defaults to 4 MiB (usrsctp and dcsctp offer
+  several MiB): on a path with a 20 ms round trip, 1 MiB caps a transfer at
+  50 MB/s.  Memory stays bounded by it (see the window accounting above).
 * An INIT in ESTABLISHED (a peer restart, RFC 9260 §5.2.2) and a COOKIE ECHO
   for a different association (case A of §5.2.4) are dropped and counted:
   WebRTC associations live and die with their DTLS connection.
@@ -75,6 +99,9 @@ STATE_NAMES = ("CLOSED", "COOKIE-WAIT", "COOKIE-ECHOED", "ESTABLISHED",
 cdef enum:
     # RFC 8831 §6.2: negotiate the maximum number of streams, 65535.
     MAX_STREAMS = 65535
+    # Default a_rwnd (RFC 9260 §6.2, §5.1 INIT "Advertised Receiver Window
+    # Credit"): 4 MiB, see the module docstring.
+    DEFAULT_RWND = 4 * 1024 * 1024
     # Chunk cost in window accounting: user data + the DATA header (see
     # the module docstring; RFC 9260 §6.2.1).
     CHUNK_OVERHEAD = DATA_HEADER_SIZE
@@ -170,7 +197,7 @@ cdef class Association:
 
     def __init__(self, uint16_t local_port=5000, uint16_t remote_port=5000,
                  bint is_client=True, *, Py_ssize_t mtu=1200,
-                 Py_ssize_t max_message_size=262144, Py_ssize_t rwnd=1048576,
+                 Py_ssize_t max_message_size=262144, Py_ssize_t rwnd=DEFAULT_RWND,
                  double now=0.0, initial_tsn=None, bytes secret=None):
         if mtu < 256 or mtu > 65535:
             raise ValueError(f"mtu must be 256..65535, got {mtu}")
@@ -194,6 +221,7 @@ cdef class Association:
         self.max_retrans = 10           # Association.Max.Retrans
         self.max_init_retransmits = 8   # Max.Init.Retransmits
         self.delayed_sack_time = 0.2    # RFC 9260 §6.2: at most 500 ms; 200 ms
+        self.sack_per_burst = True      # SACK at every burst's end (docstring)
         self.cookie_lifetime = 60.0     # Valid.Cookie.Life
         self._state = ST_CLOSED
         self._cookie_key = HmacKey(secret if secret is not None else urandom(32), "sha256")
@@ -388,11 +416,21 @@ cdef class Association:
         return out
 
     cdef void _consumed(self, tuple ev):
+        cdef Py_ssize_t step
         self._rx_buffered -= _cost(PyBytes_GET_SIZE(ev[3]))
-        # RFC 9260 §6.2: tell the peer when the window opens well beyond
-        # what we last advertised (no silly-window updates).
-        if (self._state >= ST_ESTABLISHED and self._advertised_rwnd() >= self._last_rwnd
-                + max(self.mtu, <Py_ssize_t>(self.local_rwnd // 4))):
+        if self._state < ST_ESTABLISHED:
+            return
+        # RFC 9260 §6.2: when the application makes room, SACK to update the
+        # window, but not in bursts of small updates: only once it opens by a
+        # quarter of the buffer beyond what we last advertised.
+        step = max(self.mtu, <Py_ssize_t>(self.local_rwnd // 4))
+        if self._last_rwnd < self.mtu:
+            # The sender is stalled (it may only probe, §6.1 A): announce
+            # the first opening of min(one MTU, half the buffer), the
+            # receiver's silly-window avoidance of RFC 9293 §3.8.6.2.2
+            # (RFC 1122 §4.2.3.3).
+            step = min(self.mtu, <Py_ssize_t>(self.local_rwnd // 2))
+        if self._advertised_rwnd() >= self._last_rwnd + step:
             self._sack_needed = True
             self._sack_now = True
 
@@ -1372,11 +1410,17 @@ cdef class Association:
                     break
         if data_in_packet:
             self._data_packets += 1
-            # RFC 9260 §6.2: a SACK for every second packet with DATA, else
-            # within the delayed-SACK time.
-            if immediate or self._data_packets >= 2 or tsn_gt(self._peer_highest, self._peer_cum):
+            # RFC 9260 §6.2: a SACK for at least every second packet with
+            # DATA and within the delayed-SACK time; at once on a gap (§6.7)
+            # or when the sender sets the I bit (RFC 9260 §3.3.1, RFC 7053
+            # §4.2).  Per burst (module docstring): the next poll ends the
+            # burst and carries the SACK.
+            if (self.sack_per_burst or immediate or self._data_packets >= 2
+                    or tsn_gt(self._peer_highest, self._peer_cum)):
                 self._sack_now = True
-            elif self._t_sack == INFINITY:
+            # The timer is the fallback for a driver that polls only at
+            # next_deadline(); _add_sack stops it.
+            if self._sack_needed and self._t_sack == INFINITY:
                 self._t_sack = self._now + self.delayed_sack_time
             if self._state == ST_SHUTDOWN_SENT:
                 # RFC 9260 §9.2: answer DATA with SHUTDOWN, restart T2.
@@ -1989,11 +2033,16 @@ cdef class Association:
             self._pba = 0
             self._fast_recovery = True
             self._fast_recovery_exit = self._next_tsn - 1
-        # RFC 9260 §7.2.1 / §7.2.2: grow cwnd on a cumulative ack.
+        # RFC 9260 §7.2.1 / §7.2.2: grow cwnd on a cumulative ack, when the
+        # window was fully used and not in Fast Recovery.
         if new_cum and not self._fast_recovery:
             if self._cwnd <= self._ssthresh:
                 if flight_before + self.mtu >= self._cwnd:
-                    self._cwnd += min(bytes_acked, self.mtu)
+                    # Slow start by bytes acknowledged (RFC 3465 byte
+                    # counting, no limit L), not "at most one MTU per SACK"
+                    # (module docstring): cwnd doubles per round trip
+                    # however many SACKs carry the acknowledgements.
+                    self._cwnd += bytes_acked
             else:
                 self._pba += bytes_acked
                 if self._pba >= self._cwnd and flight_before + self.mtu >= self._cwnd:

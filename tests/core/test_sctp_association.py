@@ -4,6 +4,7 @@ fragmentation, limits, windows, stream reset, shutdown/abort, bad packets, fuzz.
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import struct
@@ -382,17 +383,20 @@ def test_max_packet_lifetime_expires() -> None:
 
 
 def test_lifetime_expired_before_first_send_is_dropped() -> None:
-    a, b, net = connected(seed=25)
+    a, b, net = connected(seed=25, assoc={"rwnd": MiB})
     net.b.drain = False
-    # Fill the window so later messages wait in the queue.
+    # Fill the window; the short-lived message waits behind the fillers in
+    # its stream's queue (a stream sends its messages in order).
     for _ in range(20):
         a.send(0, 53, b"w" * 60000)
-    a.send(1, 53, b"short-lived", max_packet_lifetime_ms=100, now=net.now)
+    a.send(0, 53, b"short-lived", max_packet_lifetime_ms=100, now=net.now)
     net.run_for(3.0)
+    assert a.stats["queued_bytes"] > 0
     net.b.drain = True
-    a.send(1, 53, b"next", now=net.now)
-    assert net.run(lambda: b"next" in received(net.b, 1), max_time=120)
-    assert received(net.b, 1) == [b"next"]
+    a.send(0, 53, b"next", now=net.now)
+    assert net.run(lambda: b"next" in received(net.b, 0), max_time=120)
+    assert received(net.b, 0) == [b"w" * 60000] * 20 + [b"next"]
+    assert a.stats["abandoned"] == 1
 
 
 def test_drop_data_with_tsn() -> None:
@@ -670,13 +674,47 @@ def _peer_next_tsn(a: Association) -> int:
     return [c for c in sctp.Packet.parse(pkt).chunks if isinstance(c, sctp.DataChunk)][0].tsn + 1
 
 
-def test_delayed_sack() -> None:
+def _sack_in(pkt: bytes | None) -> sctp.SackChunk:
+    assert pkt is not None
+    sacks = [c for c in sctp.Packet.parse(pkt).chunks if isinstance(c, sctp.SackChunk)]
+    assert len(sacks) == 1
+    return sacks[0]
+
+
+def test_sack_at_the_end_of_every_burst() -> None:
     a, b, net = connected(seed=81, delay=0.01)
     a.send(0, 53, b"one")
     pkt = a.poll_transmit(net.now)
     assert pkt is not None
     b.handle_packet(pkt, net.now)
-    # One DATA packet: no SACK yet, the delayed-SACK timer is armed.
+    # One DATA packet is a burst: the next poll carries its SACK, no waiting.
+    assert _sack_in(b.poll_transmit(net.now)).cumulative_tsn == _peer_next_tsn(a) - 2
+    assert b.poll_transmit(net.now) is None and b.next_deadline() is None
+
+
+def test_delayed_sack_timer_is_the_fallback_for_a_driver_that_polls_late() -> None:
+    a, b, net = connected(seed=81, delay=0.01)
+    a.send(0, 53, b"one")
+    pkt = a.poll_transmit(net.now)
+    assert pkt is not None
+    b.handle_packet(pkt, net.now)
+    # The driver did not poll: the deadline says when the SACK is due.
+    deadline = b.next_deadline()
+    assert deadline is not None and abs(deadline - (net.now + b.delayed_sack_time)) < 1e-9
+    b.handle_timeout(deadline)
+    sack = b.poll_transmit(deadline)
+    assert sack is not None and [c.type for c in sctp.Packet.parse(sack).chunks] == [
+        sctp.CHUNK_SACK]
+
+
+def test_delayed_sack_rfc_rule_without_sack_per_burst() -> None:
+    a, b, net = connected(seed=81, delay=0.01)
+    b.sack_per_burst = False
+    a.send(0, 53, b"one")
+    pkt = a.poll_transmit(net.now)
+    assert pkt is not None
+    b.handle_packet(pkt, net.now)
+    # RFC 9260 §6.2: one DATA packet, no SACK yet, the delayed-SACK timer is armed.
     assert b.poll_transmit(net.now) is None
     deadline = b.next_deadline()
     assert deadline is not None and abs(deadline - (net.now + 0.2)) < 1e-9
@@ -684,6 +722,140 @@ def test_delayed_sack() -> None:
     sack = b.poll_transmit(deadline)
     assert sack is not None and [c.type for c in sctp.Packet.parse(sack).chunks] == [
         sctp.CHUNK_SACK]
+    # The second packet with DATA is SACKed at once.
+    for word in (b"two", b"three"):
+        a.send(0, 53, word)
+        pkt = a.poll_transmit(deadline)
+        assert pkt is not None
+        b.handle_packet(pkt, deadline)
+        if word == b"two":
+            assert b.poll_transmit(deadline) is None
+    assert _sack_in(b.poll_transmit(deadline))
+
+
+class SmallWindowSender:
+    """A sender like aiortc's: at most ``window`` DATA packets unacknowledged,
+    then it waits for a SACK (its cwnd is a few MTUs and it grows only when a
+    SACK comes back).  Wraps an Association; the data waits in its queue."""
+
+    def __init__(self, inner: Association, window: int) -> None:
+        self.inner = inner
+        self.window = window
+        self.outstanding = 0
+
+    def poll_transmit(self, now: float | None = None) -> bytes | None:
+        if self.outstanding >= self.window:
+            return None
+        pkt = self.inner.poll_transmit(now)
+        if pkt is not None and has_chunk(sctp.CHUNK_DATA)(pkt):
+            self.outstanding += 1
+        return pkt
+
+    def handle_packet(self, data: bytes, now: float) -> None:
+        if has_chunk(sctp.CHUNK_SACK)(data):
+            self.outstanding = 0
+        self.inner.handle_packet(data, now)
+
+    def handle_timeout(self, now: float) -> None:
+        self.inner.handle_timeout(now)
+
+    def next_deadline(self) -> float | None:
+        return self.inner.next_deadline()
+
+    def poll_event(self) -> tuple[Any, ...] | None:
+        return self.inner.poll_event()
+
+
+@pytest.mark.parametrize("window", [1, 3])
+@pytest.mark.parametrize("per_burst", [True, False])
+def test_small_window_sender_is_not_stalled_by_our_sack_delay(window: int,
+                                                              per_burst: bool) -> None:
+    a, b, net = connected(seed=84, delay=0.01)
+    b.sack_per_burst = per_burst
+    net.a.ep = SmallWindowSender(a, window)
+    count = 60
+    for i in range(count):
+        a.send(0, 53, bytes([i]) * 1000)  # one message per packet
+    start = net.now
+    assert net.run(lambda: len(received(net.b)) == count, max_time=60)
+    elapsed = net.now - start
+    rounds = -(-count // window)
+    rtt = 2 * 0.01
+    if per_burst:
+        # Every window comes back acknowledged one round trip later.
+        assert elapsed <= rounds * rtt + 1e-6
+    elif window == 1:
+        # The RFC's every-second-packet rule leaves the lone packet waiting
+        # for the 200 ms timer in every round: what aiortc saw from us.
+        assert elapsed >= count * b.delayed_sack_time
+
+
+def test_throughput_with_delay_is_slow_start_bound() -> None:
+    """8 MiB over a 20 ms round trip (no loss, no rate limit): the transfer
+    takes as many round trips as slow start needs to double from the initial
+    cwnd (RFC 9260 §7.2.1) to the whole transfer, plus one for the last SACK."""
+    delay = 0.01
+    a, b, net = connected(seed=85, delay=delay)
+    total = 8 * MiB
+    msg = os.urandom(65536)
+    for _ in range(total // len(msg)):
+        a.send(0, 53, msg)
+    start = net.now
+    assert net.run(lambda: len(received(net.b)) == total // len(msg), max_time=60)
+    elapsed = net.now - start
+    initial_cwnd = min(4 * a.mtu, max(2 * a.mtu, 4380))
+    # Window accounting counts the 16-byte chunk header per 1.2 kB chunk.
+    wire = total * 1.02
+    rounds = math.ceil(math.log2(wire / initial_cwnd + 1))
+    assert elapsed <= (rounds + 1) * 2 * delay
+    # One SACK per burst: a few per round trip, not one per two packets.
+    assert b.stats["sacks_sent"] <= 2 * rounds
+    assert received(net.b) == [msg] * (total // len(msg))
+
+
+def test_throughput_with_delay_is_window_bound() -> None:
+    """With a 256 KiB receive window the sender is limited to one window per
+    round trip (RFC 9260 §6.1 rule A), and reaches it.  One-chunk messages:
+    a message in reassembly holds part of the window (RFC 9260 §6.2)."""
+    delay = 0.01
+    rwnd = 256 * 1024
+    a, b, net = connected(seed=86, assoc={"rwnd": rwnd}, delay=delay)
+    total = 8 * MiB
+    msg = os.urandom(1024)
+    for _ in range(total // len(msg)):
+        a.send(0, 53, msg)
+    start = net.now
+    assert net.run(lambda: len(received(net.b)) == total // len(msg), max_time=60)
+    elapsed = net.now - start
+    rtt = 2 * delay
+    windows = total * 1.02 / rwnd
+    # Slow start to the window (a few round trips), then a window per RTT.
+    assert elapsed <= (windows + 8) * rtt
+
+
+def test_window_update_after_the_application_reads() -> None:
+    rwnd = 64 * 1024
+    a, b, net = connected(seed=87, assoc={"rwnd": rwnd}, delay=0.01)
+    net.b.drain = False
+    for _ in range(40):
+        a.send(0, 53, b"z" * 8192)
+    net.run_for(2.0)
+    assert b.stats["rwnd"] < a.mtu and a.stats["queued_bytes"] > 0
+    # The sender is stalled; reading one message opens the window by more
+    # than an MTU: that is announced at once (RFC 9260 §6.2, no SWS).
+    ev = b.poll_event()
+    assert ev is not None and ev[0] == EVENT_DATA
+    sack = _sack_in(b.poll_transmit(net.now))
+    assert sack.advertised_rwnd >= 8000
+    # With the window open, reading more is not announced message by
+    # message: the next update waits for a quarter of the buffer.
+    assert b.poll_event() is not None  # 8 KiB: less than a quarter
+    assert b.poll_transmit(net.now) is None
+    assert b.poll_event() is not None  # 16 KiB: a quarter of 64 KiB
+    assert _sack_in(b.poll_transmit(net.now)).advertised_rwnd >= sack.advertised_rwnd + rwnd // 4
+    # And the transfer completes once the reader keeps up.
+    net.b.drain = True
+    assert net.run(lambda: len(received(net.b)) == 40 - 3, max_time=60)
 
 
 def test_two_data_packets_get_one_sack() -> None:
