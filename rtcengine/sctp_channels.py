@@ -91,6 +91,13 @@ class DataChannelManager:
         self.wake: Callable[[], None] | None = None
         #: The RTCSctpTransport that owns this manager, if any.
         self.transport: Any = None
+        #: Dropped peer input: DATA_CHANNEL_OPEN refused (wrong id parity,
+        #: RFC 8832 §6, or a stream already in use), DCEP messages that do
+        #: not parse (RFC 8832 §7), and messages on a stream with no open
+        #: channel.
+        self.dcep_refused = 0
+        self.dcep_malformed = 0
+        self.no_channel_dropped = 0
 
     # ---------------------------------------------------------------- API
 
@@ -194,7 +201,8 @@ class DataChannelManager:
                 if ppid == PPID_DCEP:
                     self._on_dcep(ev[1], ch, ev[3])
                 elif ch is None or ch.ready_state not in ("open", "closing"):
-                    continue  # no channel on this stream: dropped
+                    self.no_channel_dropped += 1  # no channel on this stream
+                    continue
                 elif ppid == PPID_BINARY:
                     ch.messages_received += 1
                     ch.bytes_received += len(ev[3])
@@ -276,10 +284,12 @@ class DataChannelManager:
         try:
             msg = dcep.parse_message(data)
         except ValueError:
+            self.dcep_malformed += 1
             return  # malformed DCEP: ignored (RFC 8832 §7)
         if isinstance(msg, dcep.DataChannelOpen):
             # RFC 8832 §6: the peer opens with its own parity.
             if (sid % 2 == 0) == self.dtls_client or ch is not None:
+                self.dcep_refused += 1
                 return
             new = ChannelState(sid, msg.label, msg.protocol, msg.ordered,
                                msg.max_retransmits, msg.max_packet_lifetime, False,
