@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Self
@@ -41,6 +42,9 @@ DEFAULT_LIFETIME = datetime.timedelta(days=30)
 MAX_LIFETIME = datetime.timedelta(days=365)
 # Validity starts a day in the past so peers with a skewed clock accept it.
 BACKDATE = datetime.timedelta(days=1)
+# The shared default certificate (default_certificate()) is replaced once it
+# has less than this left, so a connection never starts on one about to expire.
+DEFAULT_RENEW_BEFORE = datetime.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,9 @@ class RTCCertificate:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
+        # The OpenSSL context per SRTP profile set, built on first use and
+        # kept: every connection on this certificate shares it.
+        self._ssl_contexts: dict[tuple[int, ...], object] = {}
 
     @classmethod
     def generateCertificate(
@@ -212,15 +219,23 @@ class RTCCertificate:
         initial_rto: float = 0.1,
     ) -> DtlsEndpoint:
         """A sans-IO DTLS endpoint using this certificate; refuses an expired one."""
-        from rtcengine._core.dtls import DEFAULT_SRTP_PROFILES, DtlsEndpoint
+        from rtcengine._core.dtls import DEFAULT_SRTP_PROFILES, DtlsEndpoint, ssl_context
 
         self.check_valid()
+        profiles = (
+            tuple(int(p) for p in srtp_profiles)
+            if srtp_profiles is not None else DEFAULT_SRTP_PROFILES
+        )
+        if profiles not in self._ssl_contexts:
+            # Held here, the endpoint below (and every later one) finds it
+            # instead of building an SSL_CTX of its own.
+            self._ssl_contexts[profiles] = ssl_context(self._cert_der, self._key_der, profiles)
         return DtlsEndpoint(
             self._cert_der,
             self._key_der,
             role,
             list(remote_fingerprints),
-            tuple(srtp_profiles) if srtp_profiles is not None else DEFAULT_SRTP_PROFILES,
+            profiles,
             mtu=mtu,
             initial_rto=initial_rto,
         )
@@ -230,4 +245,34 @@ class RTCCertificate:
         return f"<RTCCertificate {kind} expires={self.expires.isoformat()}>"
 
 
-__all__ = ["RTCCertificate", "RTCDtlsFingerprint", "certificate_fingerprint"]
+_default: RTCCertificate | None = None
+_default_lock = threading.Lock()
+
+
+def default_certificate(now: datetime.datetime | None = None) -> RTCCertificate:
+    """The certificate an ``RTCPeerConnection`` uses when its configuration
+    names none: ECDSA P-256, made on first use and shared by the process's
+    connections until it is within :data:`DEFAULT_RENEW_BEFORE` of expiring,
+    then replaced (webrtc-pc §4.9.1 lifetime).
+
+    Peers authenticate the DTLS certificate by its SDP fingerprint (RFC 8122
+    §5, RFC 8827 §6.5), not by who else uses it, and webrtc-pc lets one
+    certificate serve many connections (``RTCConfiguration.certificates``);
+    servers and SFUs commonly keep one per process.  Sharing saves the key
+    generation and the OpenSSL context per connection.  The fingerprint is
+    then the same on every connection of the process (a stable identifier
+    across them); pass
+    ``RTCConfiguration(certificates=[RTCCertificate.generateCertificate()])``
+    for one per connection."""
+    global _default
+    if now is None:
+        now = datetime.datetime.now(tz=datetime.UTC)
+    with _default_lock:
+        cert = _default
+        if cert is None or cert.expires - now < DEFAULT_RENEW_BEFORE:
+            cert = _default = RTCCertificate.generateCertificate()
+        return cert
+
+
+__all__ = ["RTCCertificate", "RTCDtlsFingerprint", "certificate_fingerprint",
+           "default_certificate"]

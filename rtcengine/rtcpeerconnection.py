@@ -37,7 +37,7 @@ from rtcengine.exceptions import (
 )
 from rtcengine.ice.candidate import Candidate
 from rtcengine.ice.candidate import ParseError as CandidateParseError
-from rtcengine.rtccertificate import RTCCertificate
+from rtcengine.rtccertificate import default_certificate
 from rtcengine.rtcconfiguration import RTCConfiguration, validate_configuration
 from rtcengine.rtcsessiondescription import RTCSessionDescription
 from rtcengine.sdp import Fingerprint, SessionDescription
@@ -217,7 +217,9 @@ class RTCPeerConnection(EventEmitter):
         if config.certificates:
             self._certificates = list(config.certificates)
         else:
-            self._certificates = [RTCCertificate.generateCertificate()]
+            # webrtc-pc §4.4.1.1: no certificates configured -> the process's
+            # shared default one (generated on first use, renewed before expiry).
+            self._certificates = [default_certificate()]
         self._config = config
         self._closed = False
         self._close_task: asyncio.Future[None] | None = None

@@ -21,6 +21,9 @@ DEFAULT_SRTP_PROFILES: tuple[int, ...]
 VIRTUAL_TIME_RETRANSMISSION: bool
 """True when handle_timeout retransmits on virtual time alone (OpenSSL 1.1.1-3.1)."""
 
+def ssl_context(
+    certificate_der: bytes, private_key_der: bytes, srtp_profiles: Iterable[int] | None = ...
+) -> object: ...
 def parse_fingerprint_value(value: str) -> bytes:
     """``"AB:CD:..."`` to bytes (ValueError if malformed)."""
 

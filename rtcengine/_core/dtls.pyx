@@ -475,6 +475,19 @@ cdef _SslContext context_for(bytes cert_der, bytes key_der, tuple profiles):
     return <_SslContext>ctx
 
 
+def ssl_context(bytes certificate_der not None, bytes private_key_der not None,
+                srtp_profiles=DEFAULT_SRTP_PROFILES):
+    """The shared SSL_CTX for this certificate, key and SRTP profiles, as an
+    opaque object.  Endpoints made with the same arguments use it while
+    anyone holds it: an owner (``RTCCertificate``) keeps it so that each new
+    connection skips building an SSL_CTX (about 1-2 ms with OpenSSL 3)."""
+    profiles = tuple(int(p) for p in (srtp_profiles or ()))
+    for pid in profiles:
+        if pid not in SRTP_PROFILES:
+            raise ValueError(f"unsupported SRTP protection profile 0x{pid:04x}")
+    return context_for(certificate_der, private_key_der, profiles)
+
+
 # ---------------------------------------------------------------------- endpoint
 
 @cython.final
