@@ -11,6 +11,12 @@ to share between threads without a lock (each MAC uses one scratch context).
 from libc.stdint cimport uint8_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
+
+cdef extern from "rtce_live.h":
+    # 1 in the debug build (RTCENGINE_DEBUG=1): live-object counting on.
+    const int RTCE_LIVE
+
+cdef Py_ssize_t _live_HmacKey = 0
 from rtcengine._core.openssl cimport (
     EVP_MD_CTX_new, EVP_MD_CTX_free, EVP_MD_CTX_copy_ex, EVP_DigestInit_ex,
     EVP_DigestUpdate, EVP_DigestFinal_ex, EVP_MD_size, EVP_MD_block_size,
@@ -95,6 +101,9 @@ cdef class HmacKey:
         cdef const uint8_t* kp
         cdef size_t klen
         cdef int bs, i
+        global _live_HmacKey
+        if RTCE_LIVE:
+            _live_HmacKey += 1
         self.inner = NULL
         self.outer = NULL
         self.work = NULL
@@ -146,6 +155,9 @@ cdef class HmacKey:
     def __dealloc__(self):
         if self.inner != NULL:
             EVP_MD_CTX_free(self.inner)
+        global _live_HmacKey
+        if RTCE_LIVE:
+            _live_HmacKey -= 1
         if self.outer != NULL:
             EVP_MD_CTX_free(self.outer)
         if self.work != NULL:
@@ -234,3 +246,11 @@ cdef class HmacKey:
 
     def __repr__(self) -> str:
         return f"<HmacKey {self.algorithm}>"
+
+
+def _live_objects():
+    """Live instances per class in a debug build (RTCENGINE_DEBUG=1); None in
+    a normal build.  See rtcengine._core.debug."""
+    if not RTCE_LIVE:
+        return None
+    return {"HmacKey": _live_HmacKey}

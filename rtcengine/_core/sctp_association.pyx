@@ -62,6 +62,12 @@ from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
 from libc.math cimport INFINITY, fabs
 from libc.stdlib cimport malloc, calloc, realloc, free
 from libc.string cimport memcpy, memset
+
+cdef extern from "rtce_live.h":
+    # 1 in the debug build (RTCENGINE_DEBUG=1): live-object counting on.
+    const int RTCE_LIVE
+
+cdef Py_ssize_t _live_Association = 0
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int16_t, int32_t, int64_t, uint64_t
 
 from rtcengine._core.buffer cimport InputView, load_u16, load_u32, store_u16, store_u32, store_u64, load_u64
@@ -188,6 +194,9 @@ cdef class Association:
     enforced by ``send()``.  ``rwnd`` is our receive window in bytes."""
 
     def __cinit__(self):
+        global _live_Association
+        if RTCE_LIVE:
+            _live_Association += 1
         self._ob = NULL
         self._rx = NULL
         self._sout = NULL
@@ -254,6 +263,9 @@ cdef class Association:
 
     def __dealloc__(self):
         cdef Py_ssize_t i
+        global _live_Association
+        if RTCE_LIVE:
+            _live_Association -= 1
         self._free_data()
         free(self._ob)
         free(self._rx)
@@ -2187,3 +2199,11 @@ cdef class Association:
             s.next_ssn = 0
             s.reset_state = 0
         self._events.append((EVENT_RESET_DONE, sids))
+
+
+def _live_objects():
+    """Live instances per class in a debug build (RTCENGINE_DEBUG=1); None in
+    a normal build.  See rtcengine._core.debug."""
+    if not RTCE_LIVE:
+        return None
+    return {"Association": _live_Association}

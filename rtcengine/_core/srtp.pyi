@@ -176,3 +176,7 @@ class _EvpGcmCeiling:
 
     def __init__(self, nbytes: int = 1024) -> None: ...
     def run(self, iterations: int) -> None: ...
+
+def _live_objects() -> dict[str, int] | None:
+    """Live instances per class in a debug build (RTCENGINE_DEBUG=1); None
+    in a normal build.  See rtcengine._core.debug."""

@@ -43,6 +43,12 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memset
 
+cdef extern from "rtce_live.h":
+    # 1 in the debug build (RTCENGINE_DEBUG=1): live-object counting on.
+    const int RTCE_LIVE
+
+cdef Py_ssize_t _live_SrtpSession = 0
+
 from rtcengine._core.buffer cimport InputView, load_u16, load_u32, store_u32, fail_short
 from rtcengine._core.hmac cimport HmacKey
 from rtcengine._core.openssl cimport (
@@ -666,6 +672,9 @@ cdef class SrtpSession:
     """
 
     def __cinit__(self, *args, **kwargs):
+        global _live_SrtpSession
+        if RTCE_LIVE:
+            _live_SrtpSession += 1
         self.keyed = False
         self.busy = False
         self.rtp_enc = NULL
@@ -827,6 +836,9 @@ cdef class SrtpSession:
     def __dealloc__(self):
         if self.rtp_enc != NULL:
             EVP_CIPHER_CTX_free(self.rtp_enc)   # frees (and wipes) the key schedule
+        global _live_SrtpSession
+        if RTCE_LIVE:
+            _live_SrtpSession -= 1
         if self.rtp_dec != NULL:
             EVP_CIPHER_CTX_free(self.rtp_dec)
         if self.rtcp_enc != NULL:
@@ -1603,3 +1615,11 @@ cdef class _EvpGcmCeiling:
         if not ok:
             ERR_clear_error()
             raise MemoryError("OpenSSL AES-GCM failed")
+
+
+def _live_objects():
+    """Live instances per class in a debug build (RTCENGINE_DEBUG=1); None in
+    a normal build.  See rtcengine._core.debug."""
+    if not RTCE_LIVE:
+        return None
+    return {"SrtpSession": _live_SrtpSession}

@@ -107,3 +107,7 @@ class SendQueue:
         """``(sent, dropped)``; what would block stays ``pending``."""
     def clear(self) -> int: ...
     def stats(self) -> dict[str, int]: ...
+
+def _live_objects() -> dict[str, int] | None:
+    """Live instances per class in a debug build (RTCENGINE_DEBUG=1); None
+    in a normal build.  See rtcengine._core.debug."""

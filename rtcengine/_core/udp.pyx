@@ -30,6 +30,13 @@ from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memmove, memset, memcmp, strerror, strlen
 from posix.uio cimport iovec
 
+cdef extern from "rtce_live.h":
+    # 1 in the debug build (RTCENGINE_DEBUG=1): live-object counting on.
+    const int RTCE_LIVE
+
+cdef Py_ssize_t _live_RecvBatch = 0
+cdef Py_ssize_t _live_SendQueue = 0
+
 from enum import IntEnum
 
 
@@ -321,6 +328,9 @@ cdef class RecvBatch:
 
     def __cinit__(self, int capacity=UDP_DEFAULT_BATCH, int slot_size=UDP_DEFAULT_SLOT):
         cdef int i
+        global _live_RecvBatch
+        if RTCE_LIVE:
+            _live_RecvBatch += 1
         check_capacity(capacity, slot_size)
         self.capacity = capacity
         self.slot_size = slot_size
@@ -360,6 +370,9 @@ cdef class RecvBatch:
     def __dealloc__(self):
         free(self.buf)
         free(self.lengths_)
+        global _live_RecvBatch
+        if RTCE_LIVE:
+            _live_RecvBatch -= 1
         free(self.offsets_)
         free(self.kinds_)
         free(self.addrs)
@@ -554,6 +567,9 @@ cdef class SendQueue:
     def __cinit__(self, int capacity=UDP_DEFAULT_BATCH, int slot_size=UDP_DEFAULT_SLOT,
                   int family=AF_INET):
         cdef int i
+        global _live_SendQueue
+        if RTCE_LIVE:
+            _live_SendQueue += 1
         check_capacity(capacity, slot_size)
         self.capacity = capacity
         self.slot_size = slot_size
@@ -576,6 +592,9 @@ cdef class SendQueue:
     def __dealloc__(self):
         free(self.buf)
         free(self.addrs)
+        global _live_SendQueue
+        if RTCE_LIVE:
+            _live_SendQueue -= 1
         free(self.msgs)
         free(self.iovs)
 
@@ -750,3 +769,11 @@ cdef class SendQueue:
         """Counters since creation: sent, bytes, flushes, send_errors, pending."""
         return {"sent": self.sent, "bytes": self.octets, "flushes": self.flushes,
                 "send_errors": self.send_errors, "pending": self.tail - self.head}
+
+
+def _live_objects():
+    """Live instances per class in a debug build (RTCENGINE_DEBUG=1); None in
+    a normal build.  See rtcengine._core.debug."""
+    if not RTCE_LIVE:
+        return None
+    return {"RecvBatch": _live_RecvBatch, "SendQueue": _live_SendQueue}
