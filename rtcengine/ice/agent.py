@@ -392,8 +392,24 @@ class IceAgent:
         pair = self.selected_pair
         if pair is not None:
             return pair
+        usable = self._usable_pair(self._gen)
+        if usable is not None:
+            return usable
         valid = self._gen.checklist.valid_pairs()
         return valid[0] if valid else None
+
+    def _usable_pair(self, gen: _Generation) -> CandidatePair | None:
+        """The best valid pair the peer has also checked, before nomination.
+
+        Our check on it succeeded (RFC 8445 §7.2.5.3.2: valid) and the peer
+        sent us an authenticated check on it, so the peer holds our
+        credentials and accepts data from us there (RFC 8445 §12.1 lets
+        data flow on a valid pair before nomination).  A full controlled
+        agent reports "connected" on it (see :meth:`_update_state`)."""
+        for p in gen.checklist.valid_pairs():
+            if p.requestsReceived:
+                return p
+        return None
 
     # ------------------------------------------------------------ outputs
 
@@ -1307,6 +1323,15 @@ class IceAgent:
             return
         if self._consent_failed:
             self._set_state(IceState.FAILED)
+            return
+        if not self.controlling and not self.ice_lite and self._usable_pair(gen) is not None:
+            # webrtc-pc §5.6 "connected": a usable connection was found while
+            # checks go on.  The controlled agent would otherwise wait for the
+            # controlling agent's nomination (one more round trip) before the
+            # DTLS handshake (RFC 8842 §5: DTLS once ICE has a working pair)
+            # can start; the controlling agent selects right after its first
+            # valid pair anyway (RFC 8445 §8.1.1).
+            self._set_state(IceState.CONNECTED)
             return
         if gen.remote_key is None and not gen.remote_candidates:
             self._set_state(IceState.NEW)
