@@ -121,8 +121,19 @@ class OrtcTransports:
             await ice_start
             return
         fingerprints = [RTCDtlsFingerprint(f.algorithm, f.value) for f in remote.fingerprints]
+
+        def on_dtls_state() -> None:
+            # RFC 8841 §9.3: SCTP starts once DTLS is up.  Started from the
+            # state change itself, the data path flushes the INIT with the
+            # input that finished the handshake (no task hops).
+            if dtls.state != "connecting":
+                dtls.remove_listener("statechange", on_dtls_state)
+            if dtls.state == "connected":
+                self._pc._maybe_start_sctp()
+
+        dtls.on("statechange", on_dtls_state)
         # The DTLS transport waits for ICE itself: run both, so the handshake
-        # starts the moment a pair is selected.
+        # starts the moment ICE has a usable pair.
         await asyncio.gather(
             ice_start,
             dtls.start(RTCDtlsParameters(fingerprints=fingerprints, role="auto")),
@@ -142,7 +153,14 @@ class OrtcTransports:
 
     def start_sctp(self, remote: jsep.RemoteSctpParameters) -> None:
         sctp = self.sctp
-        if sctp is None or self._sctp_task is not None:
+        if sctp is None or self._sctp_task is not None or sctp._association is not None:
+            return
+        if self.dtls_transport.state == "connected" and sctp.state == "new":
+            # DTLS is up: start now, synchronously (see connect()).
+            try:
+                sctp._start_now(RTCSctpCapabilities(remote.max_message_size), remote.port)
+            except Exception as exc:  # noqa: BLE001 - the DTLS failure is the state
+                logger.debug("SCTP start: %r", exc)
             return
 
         async def start() -> None:

@@ -106,6 +106,8 @@ class RTCDtlsTransport(EventEmitter):
         self._state = "new"
         self._failure: str | None = None
         self._endpoint: DtlsEndpoint | None = None
+        # Made by start(), handshaking once ICE is usable (_begin_handshake).
+        self._pending_endpoint: DtlsEndpoint | None = None
         self._remote: RTCDtlsParameters | None = None
         self._receiver: DataReceiver | None = None
         self._early: list[bytes] = []
@@ -201,22 +203,17 @@ class RTCDtlsTransport(EventEmitter):
             )
         except ValueError as exc:
             raise InvalidAccessError(f"bad remote DTLS fingerprint: {exc}") from None
+        self._pending_endpoint = endpoint
         self._set_state("connecting")
-        # The handshake needs a working ICE pair (RFC 8842 §5: DTLS on ICE).
-        ice = await self._transport._wait_for(
-            ("connected", "completed", "disconnected", "failed", "closed"))
-        if self._state != "connecting":
-            return  # stopped meanwhile
-        if ice in ("failed", "closed"):
-            self._fail("ice-failure", f"ICE {ice} before the DTLS handshake")
+        # The handshake needs a working ICE pair (RFC 8842 §5: DTLS on ICE):
+        # it starts now if ICE has one, else from the ICE state change
+        # (_on_ice_state), synchronously, so the first flight leaves with the
+        # ICE input that made the pair usable.
+        if self._transport.state == "closed":
+            self._pending_endpoint = None
+            self._fail("ice-failure", "ICE closed before the DTLS handshake")
             return
-        self._endpoint = endpoint
-        now = self._loop.time()
-        endpoint.start(now)
-        early, self._early = self._early, []
-        for data in early:
-            endpoint.handle_datagram(data, now)
-        self._after_input(now)
+        self._on_ice_state()
         while self._state == "connecting":
             fut = self._loop.create_future()
             self._waiters.append(fut)
@@ -392,7 +389,32 @@ class RTCDtlsTransport(EventEmitter):
         self.emit("error", RTCError(message, detail))
         self._detach()
 
+    def _begin_handshake(self) -> None:
+        """ICE is usable: start the handshake with the endpoint start() made."""
+        endpoint, self._pending_endpoint = self._pending_endpoint, None
+        assert endpoint is not None and self._loop is not None
+        self._endpoint = endpoint
+        now = self._loop.time()
+        endpoint.start(now)
+        early, self._early = self._early, []
+        for data in early:
+            endpoint.handle_datagram(data, now)
+        self._after_input(now)
+        # The first flight's retransmission timer (RFC 6347 §4.2.4).
+        self._driver.schedule(self.next_deadline())
+
     def _on_ice_state(self) -> None:
+        ice = self._transport.state
+        if self._pending_endpoint is not None and self._state == "connecting":
+            if ice in ("connected", "completed", "disconnected"):
+                self._begin_handshake()
+                return
+            if ice == "failed":
+                self._pending_endpoint = None
+                self._fail("ice-failure", "ICE failed before the DTLS handshake")
+                return
+            if ice == "closed":
+                self._pending_endpoint = None
         if self._transport.state == "closed" and self._state in ("new", "connecting",
                                                                  "connected"):
             # The ICE transport under us is gone: nothing more can flow.

@@ -140,6 +140,19 @@ class RTCSctpTransport(EventEmitter):
         dtls = self.__transport
         if dtls.state == "connecting":
             await dtls._wait_settled()
+        self._start_now(remoteCaps, remotePort)
+
+    def _start_now(self, remoteCaps: RTCSctpCapabilities | None,  # noqa: N803
+                   remotePort: int) -> None:  # noqa: N803
+        """:meth:`start` on a connected DTLS transport, synchronously: the
+        peer connection calls it from the DTLS ``connected`` state change, so
+        the INIT (RFC 8841 §9.3, RFC 9260 §5.1) leaves with the data path's
+        flush of that same input instead of a few loop iterations later."""
+        if self._state == "closed":
+            raise InvalidStateError("RTCSctpTransport is closed")
+        if self._association is not None:
+            return
+        dtls = self.__transport
         if dtls.state != "connected":
             raise InvalidStateError(f"the RTCDtlsTransport is {dtls.state}")
         now = asyncio.get_running_loop().time()
