@@ -29,6 +29,7 @@ import ipaddress
 import logging
 import socket
 import struct
+import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Protocol, cast
 
@@ -94,33 +95,58 @@ class DataSink(Protocol):
         """The driver's timer fired; run whatever is due (may be nothing)."""
 
 
-def host_addresses(config: IceConfig) -> list[str]:
-    """The interface addresses to gather host candidates on (``ifaddr``),
-    IPv6 first (RFC 8421 §4 prefers IPv6), filtered by ``config``."""
+# How long one enumeration of the interfaces serves new gatherings.  Listing
+# them (ifaddr, getifaddrs through ctypes) costs about a millisecond, paid by
+# every connection's setup otherwise; browsers likewise keep a network list
+# and refresh it on change rather than per connection.
+INTERFACES_TTL = 2.0
+
+_Interface = tuple[str, "ipaddress.IPv4Address | ipaddress.IPv6Address"]
+_interfaces: tuple[float, list[_Interface]] | None = None
+
+
+def _interfaces_now() -> list[_Interface]:
+    """(adapter name, address) of every interface address, enumerated at
+    most once per :data:`INTERFACES_TTL`."""
+    global _interfaces
+    now = time.monotonic()
+    cached = _interfaces
+    if cached is not None and now - cached[0] < INTERFACES_TTL:
+        return cached[1]
     import ifaddr
 
-    v6: list[str] = []
-    v4: list[str] = []
+    found: list[_Interface] = []
     for adapter in ifaddr.get_adapters():
         for ip in adapter.ips:
             if isinstance(ip.ip, tuple):
-                if not config.use_ipv6:
-                    continue
-                addr = ipaddress.IPv6Address(ip.ip[0].split("%", 1)[0])
-                if addr.is_link_local and not config.include_link_local:
-                    continue  # needs a scope id; browsers skip it too
+                found.append(
+                    (adapter.nice_name, ipaddress.IPv6Address(ip.ip[0].split("%", 1)[0]))
+                )
             else:
-                if not config.use_ipv4:
-                    continue
-                addr = ipaddress.IPv4Address(ip.ip)  # type: ignore[assignment]
-            if addr.is_loopback and not config.include_loopback:
+                found.append((adapter.nice_name, ipaddress.IPv4Address(ip.ip)))
+    _interfaces = (now, found)
+    return found
+
+
+def host_addresses(config: IceConfig) -> list[str]:
+    """The interface addresses to gather host candidates on (``ifaddr``),
+    IPv6 first (RFC 8421 §4 prefers IPv6), filtered by ``config``."""
+    v6: list[str] = []
+    v4: list[str] = []
+    for name, addr in _interfaces_now():
+        if addr.version == 6:
+            if not config.use_ipv6:
                 continue
-            text = str(addr)
-            if config.interface_filter is not None and not config.interface_filter(
-                adapter.nice_name, text
-            ):
-                continue
-            (v6 if addr.version == 6 else v4).append(text)
+            if addr.is_link_local and not config.include_link_local:
+                continue  # needs a scope id; browsers skip it too
+        elif not config.use_ipv4:
+            continue
+        if addr.is_loopback and not config.include_loopback:
+            continue
+        text = str(addr)
+        if config.interface_filter is not None and not config.interface_filter(name, text):
+            continue
+        (v6 if addr.version == 6 else v4).append(text)
     return list(dict.fromkeys(v6 + v4))
 
 
@@ -232,11 +258,20 @@ class IceDriver:
         cfg = self.config
         low, high = cfg.port_range
         hosts = host_addresses(cfg)
-        for index, ip in enumerate(hosts if cfg.use_udp else []):
-            try:
-                sock = await self._bind(ip, low, high)
-            except OSError as exc:
-                logger.info("ICE: cannot bind %s: %s", ip, exc)
+        # One socket per address, bound concurrently (each bind may wait on
+        # the loop's resolver); candidates follow in address order.
+        bound = await asyncio.gather(
+            *(self._bind(ip, low, high) for ip in (hosts if cfg.use_udp else [])),
+            return_exceptions=True,
+        )
+        for index, (ip, sock) in enumerate(zip(hosts, bound, strict=False)):
+            if isinstance(sock, BaseException):
+                if not isinstance(sock, OSError):
+                    raise sock
+                logger.info("ICE: cannot bind %s: %s", ip, sock)
+                continue
+            if self._closed:
+                sock.endpoint.close()
                 continue
             self._sockets.append(sock)
             cand = Candidate(
