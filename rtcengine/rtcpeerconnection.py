@@ -234,6 +234,10 @@ class RTCPeerConnection(EventEmitter):
         self._pending_remote: _Description | None = None
         self._last_offer = ""
         self._last_answer = ""
+        # The model behind the last createOffer()/createAnswer() SDP: a
+        # setLocalDescription of that very SDP takes it instead of parsing
+        # our own text again (used once).
+        self._built: tuple[str, SessionDescription] | None = None
         self._operations: deque[tuple[Callable[[], Awaitable[Any]], asyncio.Future[Any]]] = (
             deque()
         )
@@ -698,6 +702,7 @@ class RTCPeerConnection(EventEmitter):
             offer = self._build_offer()
             sdp = offer.to_sdp()
             self._last_offer = sdp
+            self._built = (sdp, offer)
             return RTCSessionDescription(sdp=sdp, type="offer")
 
         return await self._chain(op)
@@ -715,6 +720,7 @@ class RTCPeerConnection(EventEmitter):
             answer = self._build_answer()
             sdp = answer.to_sdp()
             self._last_answer = sdp
+            self._built = (sdp, answer)
             return RTCSessionDescription(sdp=sdp, type="answer")
 
         return await self._chain(op)
@@ -769,8 +775,10 @@ class RTCPeerConnection(EventEmitter):
                         "(webrtc-pc §4.4.1.6: SDP munging is not allowed)"
                     )
                 if not sdp:
-                    sdp = self._build_offer().to_sdp()
+                    built = self._build_offer()
+                    sdp = built.to_sdp()
                     self._last_offer = sdp
+                    self._built = (sdp, built)
             else:
                 if sdp and sdp != self._last_answer:
                     raise InvalidModificationError(
@@ -778,9 +786,15 @@ class RTCPeerConnection(EventEmitter):
                         "(webrtc-pc §4.4.1.6: SDP munging is not allowed)"
                     )
                 if not sdp:
-                    sdp = self._build_answer().to_sdp()
+                    built = self._build_answer()
+                    sdp = built.to_sdp()
                     self._last_answer = sdp
-            await self._set_local(jsep.parse_description(sdp), sdp_type)
+                    self._built = (sdp, built)
+            model, self._built = self._built, None
+            # The model that produced exactly this SDP, else the SDP parsed.
+            parsed = model[1] if model is not None and model[0] == sdp else (
+                jsep.parse_description(sdp))
+            await self._set_local(parsed, sdp_type)
 
         try:
             await self._chain(op)
