@@ -12,7 +12,9 @@ An endpoint owns one non-blocking UDP socket registered with the loop:
   iteration (``loop.call_soon``) sends everything queued with ``sendmmsg``.  If
   the kernel buffer is full, the rest waits for a writable event.  A full queue
   is flushed at once; if the kernel still refuses, the datagram is dropped and
-  counted (``send_overflow``) as UDP would.
+  counted (``send_overflow``) as UDP would.  On Linux each run of same-size
+  datagrams to one peer leaves as one UDP GSO send (``gso=False`` to turn
+  that off; see :class:`SendQueue`).
 
 Socket buffers are asked for large (4 MiB each by default) so that a burst
 is not dropped by the kernel; the sizes granted are in ``rcvbuf``/``sndbuf``,
@@ -22,6 +24,7 @@ and kernel receive drops are counted (``SO_RXQ_OVFL``) where the platform can.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import Callable
 from typing import TypeAlias
@@ -46,6 +49,9 @@ OnBurst: TypeAlias = Callable[[RecvBatch, int], object]
 
 DEFAULT_BUFFER = 4 * 1024 * 1024
 DEFAULT_MAX_BATCHES_PER_EVENT = 8
+#: UDP GSO on send (Linux UDP_SEGMENT) unless RTCENGINE_UDP_GSO=0 (benchmark
+#: comparisons without a rebuild).
+DEFAULT_GSO = os.environ.get("RTCENGINE_UDP_GSO", "1") != "0"
 
 
 def _grow_buffer(sock: socket.socket, option: int, force: int | None, size: int) -> int:
@@ -82,6 +88,7 @@ class BatchDatagramEndpoint:
         rcvbuf: int = 0,
         sndbuf: int = 0,
         drop_counter: bool = False,
+        gso: bool = DEFAULT_GSO,
     ) -> None:
         if max_batches_per_event < 1:
             raise ValueError("max_batches_per_event must be at least 1")
@@ -91,7 +98,7 @@ class BatchDatagramEndpoint:
         self._loop = loop
         self._on_burst = on_burst
         self._batch = RecvBatch(batch, slot_size)
-        self._queue = SendQueue(send_batch or batch, slot_size, int(sock.family))
+        self._queue = SendQueue(send_batch or batch, slot_size, int(sock.family), gso)
         self._max_batches = max_batches_per_event
         self._flush_handle: asyncio.Handle | None = None
         self._writing = False
@@ -152,6 +159,9 @@ class BatchDatagramEndpoint:
             "send_errors": tx["send_errors"],
             "send_overflow": self._send_overflow,
             "pending": tx["pending"],
+            "gso_sends": tx["gso_sends"],
+            "gso_segments": tx["gso_segments"],
+            "gso_disabled": tx["gso_disabled"],
             "burst_errors": self._burst_errors,
             "rcvbuf": self.rcvbuf,
             "sndbuf": self.sndbuf,
@@ -306,6 +316,7 @@ def wrap_socket(
     send_batch: int | None = None,
     slot_size: int = udp.DEFAULT_SLOT_SIZE,
     max_batches_per_event: int = DEFAULT_MAX_BATCHES_PER_EVENT,
+    gso: bool = DEFAULT_GSO,
 ) -> BatchDatagramEndpoint:
     """An endpoint over a socket made elsewhere (bound, maybe connected); the
     endpoint owns it from now on.  Buffer sizes are left as they are."""
@@ -314,7 +325,7 @@ def wrap_socket(
         sock.fileno())
     return BatchDatagramEndpoint(
         sock, on_burst, loop, batch=batch, send_batch=send_batch, slot_size=slot_size,
-        max_batches_per_event=max_batches_per_event, drop_counter=counting)
+        max_batches_per_event=max_batches_per_event, drop_counter=counting, gso=gso)
 
 
 async def open_endpoint(
@@ -330,6 +341,7 @@ async def open_endpoint(
     max_batches_per_event: int = DEFAULT_MAX_BATCHES_PER_EVENT,
     dual_stack: bool = True,
     reuse_port: bool = False,
+    gso: bool = DEFAULT_GSO,
 ) -> BatchDatagramEndpoint:
     """Bind a non-blocking UDP socket to ``local_addr`` and register it.
 
@@ -360,7 +372,7 @@ async def open_endpoint(
         return BatchDatagramEndpoint(
             sock, on_burst, loop, batch=batch, send_batch=send_batch, slot_size=slot_size,
             max_batches_per_event=max_batches_per_event, rcvbuf=got_rcv, sndbuf=got_snd,
-            drop_counter=counting)
+            drop_counter=counting, gso=gso)
     except BaseException:
         sock.close()
         raise

@@ -244,6 +244,20 @@ cdef class SendQueue:
     cdef readonly uint64_t flushes
     cdef readonly uint64_t send_errors  # datagrams refused by the kernel (dropped)
     cdef readonly int last_errno
+    # UDP GSO (Linux >= 4.18 UDP_SEGMENT, see udp.pyx): a run of same-size
+    # datagrams to one destination leaves as one msghdr whose iovecs are the
+    # run's slots, the kernel splitting it at gso_size.
+    cdef bint gso_wanted                # asked for, and built for Linux
+    cdef bint gso_off                   # sticky: the kernel refused a GSO send
+    cdef int gso_fd                     # descriptor last checked (-1: none)
+    cdef bint gso_fd_udp                # ... and whether it is a UDP socket
+    cdef int gso_fail_errno             # test hook: fail GSO sends with this errno
+    cdef rtce_mmsghdr* gmsgs            # one msghdr per run, rebuilt per sendmmsg
+    cdef int* gruns                     # datagrams in each of gmsgs
+    cdef uint8_t* gctrl                 # RTCE_GSO_CMSG_ROOM bytes per gmsg
+    cdef readonly uint64_t gso_sends    # msghdrs sent with a UDP_SEGMENT cmsg
+    cdef readonly uint64_t gso_segments # datagrams sent in those
+    cdef readonly uint64_t gso_disabled # times the kernel refused GSO (0 or 1)
 
     # C-level producer API (nogil):  p = slot_ptr(&room); write up to room
     # bytes at p; commit(n, addr, alen).  slot_ptr is NULL when full (flush or
@@ -258,4 +272,8 @@ cdef class SendQueue:
     # Stops at EAGAIN with the rest kept for the next call.
     cdef int flush_c(self, int fd, int* dropped) noexcept nogil
     cdef int compact(self) noexcept nogil
+    cdef int run_at(self, int i) noexcept nogil
+    cdef int build_runs(self) noexcept nogil
+    cdef int send_runs(self, int fd, int nmsg) noexcept nogil
+    cdef bint fd_is_udp(self, int fd) noexcept nogil
     cdef int encode_addr(self, object addr, sockaddr_storage* out, socklen_t* alen) except -1

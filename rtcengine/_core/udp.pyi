@@ -19,6 +19,8 @@ class Kind(IntEnum):
     TRUNCATED = 8
 
 HAVE_MMSG: Final[bool]
+HAVE_GSO: Final[bool]
+GSO_MAX_SEGMENTS: Final[int]
 HAVE_DROP_COUNTER: Final[bool]
 DEFAULT_SLOT_SIZE: Final[int]
 DEFAULT_BATCH: Final[int]
@@ -80,7 +82,9 @@ class RecvBatch:
 class SendQueue:
     """Preallocated slots for datagrams to send, flushed with one sendmmsg."""
 
-    def __init__(self, capacity: int = 64, slot_size: int = 2048, family: int = ...) -> None: ...
+    def __init__(
+        self, capacity: int = 64, slot_size: int = 2048, family: int = ..., gso: bool = True
+    ) -> None: ...
     @property
     def capacity(self) -> int: ...
     @property
@@ -99,6 +103,18 @@ class SendQueue:
     def send_errors(self) -> int: ...
     @property
     def last_errno(self) -> int: ...
+    @property
+    def gso_sends(self) -> int: ...
+    @property
+    def gso_segments(self) -> int: ...
+    @property
+    def gso_disabled(self) -> int: ...
+    @property
+    def gso(self) -> bool:
+        """True while flushes to a UDP socket use UDP_SEGMENT."""
+    def gso_plan(self) -> list[int]:
+        """Datagrams per msghdr the next GSO flush would send."""
+    def _fail_gso_with(self, err: int) -> None: ...
     def queue(
         self, data: Buffer, addr: tuple[str, int] | tuple[str, int, int, int] | None
     ) -> bool: ...
@@ -107,7 +123,3 @@ class SendQueue:
         """``(sent, dropped)``; what would block stays ``pending``."""
     def clear(self) -> int: ...
     def stats(self) -> dict[str, int]: ...
-
-def _live_objects() -> dict[str, int] | None:
-    """Live instances per class in a debug build (RTCENGINE_DEBUG=1); None
-    in a normal build.  See rtcengine._core.debug."""

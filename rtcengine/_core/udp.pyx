@@ -30,13 +30,6 @@ from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memmove, memset, memcmp, strerror, strlen
 from posix.uio cimport iovec
 
-cdef extern from "rtce_live.h":
-    # 1 in the debug build (RTCENGINE_DEBUG=1): live-object counting on.
-    const int RTCE_LIVE
-
-cdef Py_ssize_t _live_RecvBatch = 0
-cdef Py_ssize_t _live_SendQueue = 0
-
 from enum import IntEnum
 
 
@@ -45,7 +38,91 @@ cdef extern from *:
     #ifndef EWOULDBLOCK
     #define EWOULDBLOCK EAGAIN
     #endif
+
+    /* UDP Generic Segmentation Offload (Linux >= 4.18, commit bec1f6f69736
+       "udp: generate gso with UDP_SEGMENT"; cmsg form in 2e8de8576343): one
+       send carries the concatenated payloads of datagrams to one destination,
+       a control message SOL_UDP/UDP_SEGMENT gives the segment size (a uint16),
+       and the stack splits it into datagrams of that size, the last one
+       possibly shorter (udp(7), Documentation/networking/segmentation-offloads.rst).
+       Kernel limits (net/ipv4/udp.c udp_send_skb): at most UDP_MAX_SEGMENTS
+       segments (64 before Linux 6.x raised it to 128; 64 is safe everywhere),
+       the total a valid UDP payload (65507 for IPv4), each segment plus
+       headers within the path MTU (else EINVAL), no SO_NO_CHECK (EINVAL), and
+       checksum offload on the route's device (else EIO).  A kernel before
+       4.18 does not answer the cmsg with an error: ip_cmsg_send() skips
+       levels other than SOL_IP, so the run would leave as ONE datagram.
+       Hence the probe below: getsockopt(SOL_UDP, UDP_SEGMENT) exists exactly
+       where the cmsg does (ENOPROTOOPT before 4.18). */
+    #if defined(__linux__)
+    #include <netinet/in.h>
+    #include <netinet/udp.h>
+    #define RTCE_HAVE_GSO 1
+    #ifndef SOL_UDP
+    #define SOL_UDP 17
+    #endif
+    #ifndef UDP_SEGMENT
+    #define UDP_SEGMENT 103
+    #endif
+    #else
+    #define RTCE_HAVE_GSO 0
+    #define SOL_UDP 17
+    #define UDP_SEGMENT 103
+    #endif
+    #define RTCE_GSO_MAX_SEGMENTS 64
+    #define RTCE_GSO_MAX_BYTES 65507
+    #define RTCE_GSO_CMSG_ROOM CMSG_SPACE(sizeof(uint16_t))
+
+    /* Point h at ctrl (RTCE_GSO_CMSG_ROOM bytes, zeroed, cmsghdr-aligned)
+       holding one UDP_SEGMENT control message. */
+    static inline void rtce_set_gso(struct msghdr *h, void *ctrl, uint16_t gso_size) {
+        struct cmsghdr *c;
+        h->msg_control = ctrl;
+        h->msg_controllen = RTCE_GSO_CMSG_ROOM;
+        c = CMSG_FIRSTHDR(h);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        memcpy(CMSG_DATA(c), &gso_size, sizeof(gso_size));
+    }
+
+    /* 1 when fd is a UDP socket whose kernel knows UDP_SEGMENT (AF_UNIX
+       datagram sockets ignore a SOL_UDP cmsg and would deliver a run as one
+       datagram, as would a kernel before 4.18: never GSO there). */
+    static inline int rtce_fd_is_udp(int fd) {
+    #if RTCE_HAVE_GSO && defined(SO_PROTOCOL)
+        int proto = 0, gso = 0;
+        socklen_t len = sizeof(proto);
+        if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0
+                || proto != IPPROTO_UDP)
+            return 0;
+        len = sizeof(gso);
+        return getsockopt(fd, SOL_UDP, UDP_SEGMENT, &gso, &len) == 0;
+    #else
+        (void)fd;
+        return 0;
+    #endif
+    }
+
+    /* A failed call as the kernel reports it: -1 with errno set (test hook). */
+    static inline int rtce_fail_with(int err) {
+        errno = err;
+        return -1;
+    }
+
+    /* The errors that mean "no GSO here" rather than "this datagram failed". */
+    static inline int rtce_gso_refused(int err) {
+        return err == EIO || err == EINVAL || err == ENOPROTOOPT || err == EOPNOTSUPP;
+    }
     """
+    int RTCE_HAVE_GSO
+    int RTCE_GSO_MAX_SEGMENTS
+    size_t RTCE_GSO_MAX_BYTES
+    size_t RTCE_GSO_CMSG_ROOM
+    void rtce_set_gso(msghdr* h, void* ctrl, uint16_t gso_size) noexcept nogil
+    bint rtce_fd_is_udp(int fd) noexcept nogil
+    bint rtce_gso_refused(int err) noexcept nogil
+    int rtce_fail_with(int err) noexcept nogil
     ctypedef struct in_addr "struct in_addr":
         pass
     ctypedef struct in6_addr "struct in6_addr":
@@ -96,6 +173,10 @@ class Kind(IntEnum):
 
 #: True when recvmmsg/sendmmsg are used (Linux); False: a per-datagram loop.
 HAVE_MMSG = bool(RTCE_HAVE_MMSG)
+#: True when UDP_SEGMENT (GSO) can be used (Linux; the kernel may still refuse).
+HAVE_GSO = bool(RTCE_HAVE_GSO)
+#: Most datagrams per GSO send (UDP_MAX_SEGMENTS of kernels before 6.x).
+GSO_MAX_SEGMENTS = RTCE_GSO_MAX_SEGMENTS
 #: True when the kernel can report receive-buffer drops (SO_RXQ_OVFL).
 HAVE_DROP_COUNTER = bool(RTCE_HAVE_RXQ_OVFL)
 DEFAULT_SLOT_SIZE = UDP_DEFAULT_SLOT
@@ -328,9 +409,6 @@ cdef class RecvBatch:
 
     def __cinit__(self, int capacity=UDP_DEFAULT_BATCH, int slot_size=UDP_DEFAULT_SLOT):
         cdef int i
-        global _live_RecvBatch
-        if RTCE_LIVE:
-            _live_RecvBatch += 1
         check_capacity(capacity, slot_size)
         self.capacity = capacity
         self.slot_size = slot_size
@@ -370,9 +448,6 @@ cdef class RecvBatch:
     def __dealloc__(self):
         free(self.buf)
         free(self.lengths_)
-        global _live_RecvBatch
-        if RTCE_LIVE:
-            _live_RecvBatch -= 1
         free(self.offsets_)
         free(self.kinds_)
         free(self.addrs)
@@ -562,14 +637,18 @@ cdef class SendQueue:
     for a dual-stack socket: IPv4 destinations are then sent v4-mapped).  A
     socket of another family (a connected AF_UNIX datagram socket in tests)
     can only be sent to with ``addr=None``.
+
+    ``gso`` (Linux, UDP sockets only): each run of consecutive datagrams to
+    one destination whose sizes are S, S, ..., S, then at most S, leaves as a
+    single msghdr with a UDP_SEGMENT control message (udp(7)), so one flush
+    costs one kernel send per run instead of one per datagram.  If the kernel
+    refuses it (EIO, EINVAL, ENOPROTOOPT, EOPNOTSUPP) the run is resent
+    without it and GSO stays off for this queue (``gso_disabled``).
     """
 
     def __cinit__(self, int capacity=UDP_DEFAULT_BATCH, int slot_size=UDP_DEFAULT_SLOT,
-                  int family=AF_INET):
+                  int family=AF_INET, bint gso=True):
         cdef int i
-        global _live_SendQueue
-        if RTCE_LIVE:
-            _live_SendQueue += 1
         check_capacity(capacity, slot_size)
         self.capacity = capacity
         self.slot_size = slot_size
@@ -577,11 +656,20 @@ cdef class SendQueue:
         self.head = self.tail = 0
         self.busy = False
         self._dests = {}
+        self.gso_wanted = gso and RTCE_HAVE_GSO
+        self.gso_off = False
+        self.gso_fd = -1
+        self.gso_fd_udp = False
+        self.gso_fail_errno = 0
         self.buf = <uint8_t*>calloc(<size_t>capacity * slot_size, 1)
         self.addrs = <sockaddr_storage*>calloc(capacity, sizeof(sockaddr_storage))
         self.msgs = <rtce_mmsghdr*>calloc(capacity, sizeof(rtce_mmsghdr))
         self.iovs = <iovec*>calloc(capacity, sizeof(iovec))
-        if self.buf == NULL or self.addrs == NULL or self.msgs == NULL or self.iovs == NULL:
+        self.gmsgs = <rtce_mmsghdr*>calloc(capacity, sizeof(rtce_mmsghdr))
+        self.gruns = <int*>calloc(capacity, sizeof(int))
+        self.gctrl = <uint8_t*>calloc(capacity, RTCE_GSO_CMSG_ROOM)
+        if (self.buf == NULL or self.addrs == NULL or self.msgs == NULL or self.iovs == NULL
+                or self.gmsgs == NULL or self.gruns == NULL or self.gctrl == NULL):
             raise MemoryError()
         for i in range(capacity):
             self.iovs[i].iov_base = self.buf + <Py_ssize_t>i * slot_size
@@ -592,11 +680,11 @@ cdef class SendQueue:
     def __dealloc__(self):
         free(self.buf)
         free(self.addrs)
-        global _live_SendQueue
-        if RTCE_LIVE:
-            _live_SendQueue -= 1
         free(self.msgs)
         free(self.iovs)
+        free(self.gmsgs)
+        free(self.gruns)
+        free(self.gctrl)
 
     cdef int compact(self) noexcept nogil:
         """Move the unsent slots [head, tail) to the front."""
@@ -643,17 +731,108 @@ cdef class SendQueue:
         memcpy(dst, p, <size_t>n)
         return self.commit(n, addr, alen)
 
+    cdef int run_at(self, int i) noexcept nogil:
+        """Datagrams in the GSO run that starts at slot ``i`` (1 when it has no
+        partner): the longest stretch to one destination where all but the last
+        have the size S of the first and the last is 1..S bytes (udp(7): "the
+        last segment may be shorter"), within the kernel's segment and byte
+        limits.  A 0-byte datagram never joins a run: a segment of 0 bytes
+        cannot be told apart from the end of the payload."""
+        cdef size_t s = self.iovs[i].iov_len, total, n
+        cdef socklen_t alen = self.msgs[i].msg_hdr.msg_namelen
+        cdef int j = i + 1
+        if s == 0:
+            return 1
+        total = s
+        while j < self.tail and j - i < RTCE_GSO_MAX_SEGMENTS:
+            n = self.iovs[j].iov_len
+            if n == 0 or n > s or total + n > RTCE_GSO_MAX_BYTES:
+                break
+            if self.msgs[j].msg_hdr.msg_namelen != alen or (
+                    alen > 0 and memcmp(&self.addrs[j], &self.addrs[i], alen) != 0):
+                break
+            total += n
+            j += 1
+            if n < s:
+                break                   # a shorter datagram ends the run
+        return j - i
+
+    cdef int build_runs(self) noexcept nogil:
+        """One msghdr per run of [head, tail) in ``gmsgs`` (iovecs are the
+        slots': no copy); returns the msghdr count."""
+        cdef int i = self.head, k = 0, n
+        cdef msghdr* h
+        while i < self.tail:
+            n = self.run_at(i)
+            h = &self.gmsgs[k].msg_hdr
+            h.msg_name = &self.addrs[i]
+            h.msg_namelen = self.msgs[i].msg_hdr.msg_namelen
+            h.msg_iov = &self.iovs[i]
+            h.msg_iovlen = <size_t>n
+            h.msg_flags = 0
+            if n >= 2:
+                rtce_set_gso(h, self.gctrl + <size_t>k * RTCE_GSO_CMSG_ROOM,
+                             <uint16_t>self.iovs[i].iov_len)
+            else:
+                h.msg_control = NULL
+                h.msg_controllen = 0
+            self.gruns[k] = n
+            i += n
+            k += 1
+        return k
+
+    cdef int send_runs(self, int fd, int nmsg) noexcept nogil:
+        """sendmmsg of gmsgs[0, nmsg); the test hook makes the first GSO
+        msghdr fail as a kernel without GSO would (earlier ones are sent)."""
+        cdef int g
+        if self.gso_fail_errno != 0:
+            for g in range(nmsg):
+                if self.gruns[g] >= 2:
+                    if g == 0:
+                        return rtce_fail_with(self.gso_fail_errno)
+                    nmsg = g
+                    break
+        return rtce_sendmmsg(fd, self.gmsgs, <unsigned int>nmsg, MSG_DONTWAIT)
+
+    cdef bint fd_is_udp(self, int fd) noexcept nogil:
+        # Probed once per descriptor number, not per flush (an endpoint keeps
+        # its fd; a queue flushed on a reused number keeps the first answer).
+        if fd != self.gso_fd:
+            self.gso_fd = fd
+            self.gso_fd_udp = rtce_fd_is_udp(fd)
+        return self.gso_fd_udp
+
     cdef int flush_c(self, int fd, int* dropped) noexcept nogil:
-        cdef int r = 0, i, err, sent = 0
+        cdef int r = 0, i, k, err, sent = 0, nmsg = 0
+        cdef bint gso = False
+        if self.gso_wanted and not self.gso_off and self.tail - self.head >= 2:
+            gso = self.fd_is_udp(fd)
         while self.head < self.tail:
-            r = rtce_sendmmsg(fd, &self.msgs[self.head], <unsigned int>(self.tail - self.head),
-                              MSG_DONTWAIT)
-            if r > 0:
-                for i in range(self.head, self.head + r):
-                    self.octets += self.msgs[i].msg_len
-                self.head += r
-                sent += r
-                continue
+            if gso:
+                # One msghdr per run; sendmmsg counts msghdrs, so what it sent
+                # is converted back to datagrams through gruns.
+                nmsg = self.build_runs()
+                r = self.send_runs(fd, nmsg)
+                if r > 0:
+                    i = self.head
+                    for k in range(r):
+                        self.octets += self.gmsgs[k].msg_len
+                        if self.gruns[k] >= 2:
+                            self.gso_sends += 1
+                            self.gso_segments += <uint64_t>self.gruns[k]
+                        i += self.gruns[k]
+                    sent += i - self.head
+                    self.head = i
+                    continue
+            else:
+                r = rtce_sendmmsg(fd, &self.msgs[self.head],
+                                  <unsigned int>(self.tail - self.head), MSG_DONTWAIT)
+                if r > 0:
+                    for i in range(self.head, self.head + r):
+                        self.octets += self.msgs[i].msg_len
+                    self.head += r
+                    sent += r
+                    continue
             if r == 0:
                 break
             err = errno
@@ -661,6 +840,15 @@ cdef class SendQueue:
                 continue
             if err == EAGAIN or err == EWOULDBLOCK:
                 break                   # kernel buffer full: the rest waits for writable
+            if gso and self.gruns[0] >= 2 and rtce_gso_refused(err):
+                # The kernel cannot segment on this socket's route (no checksum
+                # offload: EIO; too old, SO_NO_CHECK, segment above the MTU:
+                # EINVAL/ENOPROTOOPT).  Nothing of the run left: send it and
+                # the rest one datagram per msghdr, now and from now on.
+                self.gso_off = True
+                self.gso_disabled += 1
+                gso = False
+                continue
             self.last_errno = err
             if is_socket_error(err):
                 self.sent += <uint64_t>sent
@@ -759,6 +947,26 @@ cdef class SendQueue:
             raise os_error(self.last_errno)
         return (r, dropped)
 
+    @property
+    def gso(self) -> bool:
+        """True while flushes to a UDP socket use GSO (asked for, on Linux,
+        and not refused by the kernel yet)."""
+        return self.gso_wanted and not self.gso_off
+
+    def gso_plan(self) -> list:
+        """The GSO runs the next flush would send: datagrams per msghdr, in
+        queue order (whether or not GSO is on)."""
+        cdef int k, n
+        if self.busy:
+            raise RuntimeError("SendQueue is in use by another thread")
+        n = self.build_runs()
+        return [self.gruns[k] for k in range(n)]
+
+    def _fail_gso_with(self, int err) -> None:
+        """Test hook: GSO sends fail with ``err`` (0: off) before reaching the
+        kernel, as on a kernel or device without UDP GSO."""
+        self.gso_fail_errno = err
+
     def clear(self) -> int:
         """Forget every queued datagram; returns how many there were."""
         cdef int n = self.tail - self.head
@@ -766,14 +974,10 @@ cdef class SendQueue:
         return n
 
     def stats(self) -> dict:
-        """Counters since creation: sent, bytes, flushes, send_errors, pending."""
+        """Counters since creation: sent, bytes, flushes, send_errors, pending,
+        gso_sends (msghdrs sent segmented), gso_segments (datagrams in them),
+        gso_disabled (1 once the kernel refused GSO for this queue)."""
         return {"sent": self.sent, "bytes": self.octets, "flushes": self.flushes,
-                "send_errors": self.send_errors, "pending": self.tail - self.head}
-
-
-def _live_objects():
-    """Live instances per class in a debug build (RTCENGINE_DEBUG=1); None in
-    a normal build.  See rtcengine._core.debug."""
-    if not RTCE_LIVE:
-        return None
-    return {"RecvBatch": _live_RecvBatch, "SendQueue": _live_SendQueue}
+                "send_errors": self.send_errors, "pending": self.tail - self.head,
+                "gso_sends": self.gso_sends, "gso_segments": self.gso_segments,
+                "gso_disabled": self.gso_disabled}

@@ -531,3 +531,187 @@ def test_steady_state_allocates_nothing(pair: tuple[socket.socket, socket.socket
             batch.kind(i)
 
     assert tracemalloc_net(round_trip, 10_000) < 4096
+
+
+# ------------------------------------------------------------ UDP GSO
+# Linux UDP_SEGMENT (udp(7)): a run of same-size datagrams to one destination
+# leaves as one send; on loopback the kernel segments it again before the
+# receiver, so a plain socket sees the individual datagrams.
+
+needs_gso = pytest.mark.skipif(not udp.HAVE_GSO, reason="UDP GSO is Linux-only")
+
+
+def gso_plan(sizes: list[int], dests: list[int] | None = None,
+             slot_size: int = 2048) -> list[int]:
+    q = udp.SendQueue(128, slot_size=slot_size)
+    for i, n in enumerate(sizes):
+        port = 9 + (dests[i] if dests else 0)
+        assert q.queue(bytes(n), (LOOP4, port))
+    return q.gso_plan()
+
+
+@pytest.mark.parametrize(("sizes", "dests", "plan"), [
+    ([1200] * 10 + [500], None, [11]),                 # equal, then one shorter last
+    ([1200, 500, 1200], None, [2, 1]),                 # a shorter one ends the run
+    ([500, 1200], None, [1, 1]),                       # a longer one never joins
+    ([1200] * 4, [0, 0, 1, 1], [2, 2]),                # a new destination splits
+    ([1200] * 3, [0, 1, 0], [1, 1, 1]),
+    ([1000] * 65, None, [64, 1]),                      # UDP_MAX_SEGMENTS
+    ([1200] * 60, None, [54, 6]),                      # 54 * 1200 <= 65507 < 55 * 1200
+    ([2000] * 40, None, [32, 8]),                      # 65507-byte total limit
+    ([100, 0, 0, 100], None, [1, 1, 1, 1]),            # 0-byte datagrams stay alone
+    ([1200], None, [1]),
+    ([], None, []),
+])
+def test_gso_run_grouping(sizes: list[int], dests: list[int] | None, plan: list[int]) -> None:
+    assert gso_plan(sizes, dests) == plan
+
+
+@given(st.lists(st.tuples(st.sampled_from([0, 1, 100, 1199, 1200, 2048]), st.integers(0, 2)),
+                max_size=128))
+def test_gso_runs_obey_the_kernel_rules(items: list[tuple[int, int]]) -> None:
+    sizes = [n for n, _ in items]
+    dests = [d for _, d in items]
+    plan = gso_plan(sizes, dests)
+    assert sum(plan) == len(items) and all(k >= 1 for k in plan)
+    i = 0
+    for k in plan:
+        run_sizes, run_dests = sizes[i:i + k], dests[i:i + k]
+        if k >= 2:
+            s = run_sizes[0]
+            assert k <= udp.GSO_MAX_SEGMENTS and sum(run_sizes) <= 65507
+            assert len(set(run_dests)) == 1 and s > 0
+            assert all(n == s for n in run_sizes[:-1]) and 0 < run_sizes[-1] <= s
+        i += k
+
+
+def burst(sizes: list[int]) -> list[bytes]:
+    return [rtp(i, n) for i, n in enumerate(sizes)]
+
+
+MIXED = [1200] * 20 + [700] + [1200] * 3 + [64, 64, 64, 30] + [1500] * 70 + [12] + [900] * 5
+
+
+@pytest.mark.parametrize("gso", [True, False])
+def test_gso_bursts_to_several_destinations_arrive_once_in_order(gso: bool) -> None:
+    rx = [udp_socket() for _ in range(3)]
+    tx = udp_socket()
+    try:
+        q = udp.SendQueue(64, gso=gso)
+        assert q.gso == (gso and udp.HAVE_GSO)
+        # Per receiver: a run of equal sizes, and the mixed sizes; the
+        # destination changes every few datagrams.
+        want: list[list[bytes]] = [[], [], []]
+        data = burst([1200] * 100 + MIXED)
+        sent = 0
+        for i, d in enumerate(data):
+            r = (i // 7) % 3
+            if not q.queue(d, rx[r].getsockname()):
+                sent += q.flush(tx.fileno())[0]
+                assert q.queue(d, rx[r].getsockname())
+            want[r].append(d)
+        sent += q.flush(tx.fileno())[0]
+        assert sent == len(data) and q.pending == 0
+        for r in range(3):
+            assert drain(rx[r], len(want[r])) == want[r]
+            assert drain(rx[r], 1, timeout=0.01) == []   # nothing twice
+        s = q.stats()
+        assert s["sent"] == len(data) and s["bytes"] == sum(map(len, data))
+        assert s["send_errors"] == 0 and s["gso_disabled"] == 0
+        if gso and udp.HAVE_GSO:
+            assert s["gso_sends"] > 0 and s["gso_segments"] >= 2 * s["gso_sends"]
+            assert s["gso_segments"] <= len(data)
+        else:
+            assert s["gso_sends"] == 0 and s["gso_segments"] == 0
+    finally:
+        for x in rx + [tx]:
+            x.close()
+
+
+@needs_gso
+def test_gso_equal_run_is_one_send(pair: tuple[socket.socket, socket.socket]) -> None:
+    a, b = pair
+    q = udp.SendQueue(64)
+    data = burst([1200] * 10 + [500])
+    for d in data:
+        assert q.queue(d, a.getsockname())
+    assert q.gso_plan() == [11]
+    assert q.flush(b.fileno()) == (11, 0)
+    assert drain(a, 11) == data
+    s = q.stats()
+    assert (s["gso_sends"], s["gso_segments"], s["bytes"]) == (1, 11, 12500)
+
+
+@needs_gso
+@pytest.mark.parametrize("err", [errno.EIO, errno.EINVAL, errno.ENOPROTOOPT, errno.EOPNOTSUPP])
+def test_gso_refused_falls_back_without_loss_or_duplicates(
+        pair: tuple[socket.socket, socket.socket], err: int) -> None:
+    a, b = pair
+    q = udp.SendQueue(64)
+    q._fail_gso_with(err)
+    # A lone datagram first: the sendmmsg sends it, then stops at the run.
+    data = burst([300] + [1200] * 30 + [40] * 10)
+    for d in data:
+        assert q.queue(d, a.getsockname())
+    assert q.gso_plan() == [1, 31, 9]   # the first 40-byte one ends the 1200 run
+    assert q.flush(b.fileno()) == (len(data), 0)
+    assert drain(a, len(data)) == data
+    assert drain(a, 1, timeout=0.01) == []
+    s = q.stats()
+    assert s["gso_disabled"] == 1 and s["gso_sends"] == 0 and not q.gso
+    assert s["sent"] == len(data) and s["send_errors"] == 0 and q.last_errno == 0
+    # Sticky: later flushes send one datagram per msghdr, and count no more.
+    for d in data:
+        assert q.queue(d, a.getsockname())
+    assert q.flush(b.fileno()) == (len(data), 0)
+    assert drain(a, len(data)) == data
+    assert q.stats()["gso_disabled"] == 1
+
+
+@needs_gso
+def test_gso_refused_by_the_kernel_falls_back(pair: tuple[socket.socket, socket.socket]) -> None:
+    # SO_NO_CHECK (no UDP checksum) makes udp_send_skb refuse GSO with EINVAL.
+    a, b = pair
+    b.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_NO_CHECK", 11), 1)
+    q = udp.SendQueue(64)
+    data = burst([1200] * 8 + [100])
+    for d in data:
+        assert q.queue(d, a.getsockname())
+    assert q.flush(b.fileno()) == (9, 0)
+    assert drain(a, 9) == data and drain(a, 1, timeout=0.01) == []
+    s = q.stats()
+    assert s["gso_disabled"] == 1 and s["gso_sends"] == 0 and s["send_errors"] == 0
+
+
+def test_gso_is_never_used_on_a_unix_socket() -> None:
+    # AF_UNIX ignores a SOL_UDP cmsg: a run would arrive as one datagram.
+    x, y = unix_pair()
+    try:
+        q = udp.SendQueue(16)
+        data = burst([100] * 10)
+        for d in data:
+            assert q.queue(d, None)
+        assert q.flush(x.fileno()) == (10, 0)
+        assert drain(y, 10) == data
+        assert q.stats()["gso_sends"] == 0 and q.stats()["gso_disabled"] == 0
+    finally:
+        x.close()
+        y.close()
+
+
+@needs_gso
+def test_gso_to_ipv6() -> None:
+    if not have_ipv6_loopback():
+        pytest.skip("no IPv6 loopback")
+    a, b = udp_socket(socket.AF_INET6, "::1"), udp_socket(socket.AF_INET6, "::1")
+    try:
+        q = udp.SendQueue(64, family=socket.AF_INET6)
+        data = burst([1200] * 40 + [7])
+        for d in data:
+            assert q.queue(d, a.getsockname()[:2])
+        assert q.flush(b.fileno()) == (41, 0)
+        assert drain(a, 41) == data
+        assert q.stats()["gso_segments"] == 41
+    finally:
+        a.close()
+        b.close()
