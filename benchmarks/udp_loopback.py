@@ -10,6 +10,10 @@
 Prints the medians and the ratios (a)/(b) (issue 4 target: >= 4x) and (a)/(c).
 
     python benchmarks/udp_loopback.py [--datagrams 200000] [--repeat 5] [--loop both]
+                                      [--gso on|off|both]
+
+``--gso`` sets UDP GSO (Linux UDP_SEGMENT) on the sending side of (a) and (d);
+``both`` runs each of them twice, with and without.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5, help="samples per workload (median)")
     ap.add_argument("--size", type=int, default=1200)
     ap.add_argument("--loop", choices=["asyncio", "uvloop", "both"], default="both")
+    ap.add_argument("--gso", choices=["on", "off", "both"], default="on",
+                    help="UDP GSO on the sender of (a) and (d)")
     args = ap.parse_args()
     kinds = ["asyncio", "uvloop"] if args.loop == "both" else [args.loop]
     if "uvloop" in kinds:
@@ -51,16 +57,27 @@ def main() -> int:
     n, size = args.datagrams, args.size
     work: dict[str, Callable[[int], None]] = {}
     closers: list[Callable[[], None]] = []
+    gsos = [True, False] if args.gso == "both" else [args.gso == "on"]
+
+    def tag(gso: bool) -> str:
+        return "" if len(gsos) == 1 else (", GSO" if gso else ", no GSO")
+
     for kind in kinds:
         loop = loop_factory(kind)()
-        ours, plain = EndpointPair(loop, size), ProtocolPair(loop, size)
-        work[f"(a) endpoint, {kind}"] = ours.transfer
+        for gso in gsos:
+            ours = EndpointPair(loop, size, gso=gso)
+            work[f"(a) endpoint, {kind}{tag(gso)}"] = ours.transfer
+            closers.append(ours.close)
+        plain = ProtocolPair(loop, size)
         work[f"(b) DatagramProtocol, {kind}"] = plain.transfer
-        closers += [ours.close, plain.close, loop.close]
-    block, batch = BlockingPair(size), CorePair(size)
+        closers += [plain.close, loop.close]
+    block = BlockingPair(size)
     work["(c) blocking sendto+recv"] = block.transfer
-    work["(d) C batch calls, no loop"] = batch.transfer
-    closers += [block.close, batch.close]
+    closers.append(block.close)
+    for gso in gsos:
+        batch = CorePair(size, gso=gso)
+        work[f"(d) C batch calls, no loop{tag(gso)}"] = batch.transfer
+        closers.append(batch.close)
 
     samples: dict[str, list[float]] = {k: [] for k in work}
     for fn in work.values():
@@ -77,7 +94,7 @@ def main() -> int:
 
     med = {k: statistics.median(v) for k, v in samples.items()}
     print(f"UDP loopback, {size} B datagrams, one process, {n} datagrams per sample, "
-          f"median of {args.repeat}\n")
+          f"median of {args.repeat}, GSO {args.gso}\n")
     print("| workload | datagrams/s | min–max |")
     print("|---|---:|---:|")
     for name, v in samples.items():
@@ -85,11 +102,12 @@ def main() -> int:
     print()
     block_rate = med["(c) blocking sendto+recv"]
     for kind in kinds:
-        a = med[f"(a) endpoint, {kind}"]
         b = med[f"(b) DatagramProtocol, {kind}"]
-        verdict = "✓" if a / b >= 4 else "✗"
-        print(f"{kind}: (a)/(b) = {a / b:.1f}× (target ≥ 4× {verdict}); "
-              f"(a)/(c) = {a / block_rate:.2f}×")
+        for gso in gsos:
+            a = med[f"(a) endpoint, {kind}{tag(gso)}"]
+            verdict = "✓" if a / b >= 4 else "✗"
+            print(f"{kind}{tag(gso)}: (a)/(b) = {a / b:.1f}× (target ≥ 4× {verdict}); "
+                  f"(a)/(c) = {a / block_rate:.2f}×")
     return 0
 
 

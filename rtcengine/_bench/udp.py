@@ -91,7 +91,8 @@ async def _wait(done: asyncio.Future[None], t: _Transfer) -> None:
 class EndpointPair:
     """Our two BatchDatagramEndpoints on one loop."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, size: int = SIZE) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, size: int = SIZE,
+                 gso: bool = True) -> None:
         self.loop = loop
         self.data = payload(size)
         self.t = _Transfer(loop)
@@ -99,7 +100,7 @@ class EndpointPair:
             open_endpoint((LOOP4, 0), self._on_burst, loop=loop, rcvbuf=BUFFER, sndbuf=BUFFER))
         self.tx: BatchDatagramEndpoint = loop.run_until_complete(
             open_endpoint((LOOP4, 0), lambda b, n: None, loop=loop, rcvbuf=BUFFER,
-                          sndbuf=BUFFER, send_batch=WINDOW))
+                          sndbuf=BUFFER, send_batch=WINDOW, gso=gso))
         self.dest = self.rx.local_address
 
     def _on_burst(self, batch: RecvBatch, n: int) -> None:
@@ -194,7 +195,7 @@ class BlockingPair:
 class CorePair:
     """Our C batch calls without an event loop: the ceiling of (a)."""
 
-    def __init__(self, size: int = SIZE, batch: int = 64) -> None:
+    def __init__(self, size: int = SIZE, batch: int = 64, gso: bool = True) -> None:
         self.data = payload(size)
         self.a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -203,7 +204,7 @@ class CorePair:
             s.bind((LOOP4, 0))
             s.setblocking(False)
         self.dest = self.b.getsockname()
-        self.q = core.SendQueue(batch)
+        self.q = core.SendQueue(batch, gso=gso)
         self.batch = core.RecvBatch(batch)
 
     def transfer(self, n: int = PER_CALL) -> None:
