@@ -83,10 +83,12 @@ ctypedef struct out_chunk_t:
 ctypedef struct rx_slot_t:
     PyObject* frag          # user data bytes, owned; NULL when consumed
     uint32_t ppid
+    uint32_t acc            # bytes of its message from B through this one
     uint16_t sid
     uint16_t ssn
     uint8_t flags
     uint8_t present
+    uint8_t rstate          # RX_* (sctp_association.pyx): reassembly context
 
 
 ctypedef struct assoc_stats_t:
@@ -287,6 +289,8 @@ cdef class Association:
     cdef void _advance_base(self) noexcept
     cdef int _on_data(self, const uint8_t* p, Py_ssize_t clen) except -1
     cdef void _dup(self, uint32_t tsn) noexcept
+    cdef int _rx_chain(self, uint32_t tsn) except -1
+    cdef int _drop_too_big(self, uint32_t tsn) except -1
     cdef int _reassemble(self, uint32_t tsn) except -1
     cdef int _deliver(self, uint16_t sid, uint16_t ssn, uint32_t ppid, bint unordered, object msg) except -1
     cdef void _flush_pending(self, uint16_t sid)

@@ -54,6 +54,11 @@ Decisions (where the RFCs leave a choice):
   WebRTC associations live and die with their DTLS connection.
 * A DATA chunk with no user data is dropped and counted (RFC 9260 §6.2 asks
   for an ABORT; dcsctp and pion drop too).
+* A message over our ``max_message_size`` (RFC 8841) is dropped and counted
+  (``dropped.too_big``) as soon as the fragments held of it pass the limit,
+  not at its E fragment: its further fragments are acknowledged and
+  discarded on arrival, an ordered stream skips its SSN.  Neither an ABORT
+  nor a stream reset: the association and the channel go on.
 """
 
 cimport cython
@@ -167,6 +172,19 @@ cdef inline bint ssn_lt(uint16_t a, uint16_t b) noexcept nogil:
 
 cdef inline Py_ssize_t _cost(Py_ssize_t n) noexcept nogil:
     return n + CHUNK_OVERHEAD
+
+# Reassembly context of a received fragment (rx_slot_t.rstate).
+cdef enum:
+    RX_UNKNOWN = 0      # its message's B fragment not (contiguously) seen yet
+    RX_CHAINED = 1      # B..this fragment all here: ``acc`` bytes so far
+    RX_DROPPED = 2      # its message is over max_message_size: discarded
+
+cdef inline bint _same_msg(const rx_slot_t* a, const rx_slot_t* b) noexcept nogil:
+    # RFC 9260 §6.9: fragments of one message share the stream, the U flag
+    # and (ordered) the SSN; their TSNs are consecutive (no I-DATA here).
+    return (a.sid == b.sid
+            and (a.flags & FLAG_UNORDERED) == (b.flags & FLAG_UNORDERED)
+            and ((a.flags & FLAG_UNORDERED) != 0 or a.ssn == b.ssn))
 
 
 cdef uint32_t _random_u32(bint nonzero):
@@ -1709,6 +1727,11 @@ cdef class Association:
             s = &self._rx[self._rx_head]
             if s.frag != NULL:
                 break
+            if (s.rstate == RX_DROPPED and not (s.flags & FLAG_END)
+                    and self._rx_base == self._peer_cum):
+                # The last fragment so far of a message being discarded:
+                # keep it, the next one (cum + 1) is recognised by it.
+                break
             s.present = 0
             self._rx_head = (self._rx_head + 1) & (self._rx_cap - 1)
             self._rx_base += 1
@@ -1764,7 +1787,8 @@ cdef class Association:
         else:
             # RFC 9260 §6.2: out of order -> SACK immediately.
             self._sack_now = True
-        if (s.flags & FLAG_END) or not new_highest:
+        self._rx_chain(tsn)
+        if s.rstate != RX_DROPPED and ((s.flags & FLAG_END) or not new_highest):
             self._reassemble(tsn)
         self._advance_base()
         return 0
@@ -1776,6 +1800,73 @@ cdef class Association:
             self._dups[self._ndups] = tsn
             self._ndups += 1
         self._sack_now = True
+
+    cdef int _rx_chain(self, uint32_t tsn) except -1:
+        # RFC 8841 / RFC 8831 §6.6: we do not accept messages above the
+        # max-message-size we advertise, and we find out while reassembling
+        # (RFC 9260 §6.9), not at the E fragment: a message larger than the
+        # receive window would otherwise fill it and, TSNs and window being
+        # shared by all streams, stall every channel for good.  Once the
+        # fragments from B on are contiguous, each carries the byte count of
+        # its message so far (``acc``); past max_message_size the message is
+        # discarded (_drop_too_big) and its later fragments, recognised by
+        # their predecessor, are freed as they come.  Their TSNs stay
+        # received: the cumulative TSN moves on and the window reopens
+        # (the SACK of this burst carries it).  The association and the
+        # stream go on (no ABORT, no stream reset; RFC 8831 §6.6 lets the
+        # receiver close a channel on a bad message, a SHOULD we leave to
+        # the application: dropping keeps every other channel working).
+        cdef rx_slot_t* s = self._slot(tsn)
+        cdef rx_slot_t* o
+        cdef uint32_t t = tsn
+        s.rstate = RX_UNKNOWN
+        s.acc = 0
+        if s.flags & FLAG_BEGINNING:
+            s.rstate = RX_CHAINED
+        elif tsn != self._rx_base:
+            o = self._slot(tsn - 1)
+            if (o.present and o.rstate != RX_UNKNOWN and not (o.flags & FLAG_END)
+                    and _same_msg(o, s)):
+                s.rstate = o.rstate
+                s.acc = o.acc
+        if s.rstate == RX_UNKNOWN:
+            return 0
+        # Carry the context forward over fragments that arrived earlier.
+        while True:
+            if s.rstate == RX_DROPPED:
+                self._release_slot(s)
+            else:
+                s.acc += <uint32_t>PyBytes_GET_SIZE(<object>s.frag)
+                if <Py_ssize_t>s.acc > self.max_message_size:
+                    self._drop_too_big(t)
+            if (s.flags & FLAG_END) or t == self._peer_highest:
+                return 0
+            o = self._slot(t + 1)
+            if (not o.present or o.rstate != RX_UNKNOWN or o.frag == NULL
+                    or (o.flags & FLAG_BEGINNING) or not _same_msg(s, o)):
+                return 0
+            o.rstate = s.rstate
+            o.acc = s.acc
+            t += 1
+            s = o
+
+    cdef int _drop_too_big(self, uint32_t tsn) except -1:
+        # Discard the fragments held of the message ending (so far) at
+        # ``tsn``, freeing their window; an ordered stream skips its SSN so
+        # the messages after it are delivered (RFC 9260 §6.5 order kept).
+        cdef rx_slot_t* o = self._slot(tsn)
+        cdef uint32_t t = tsn
+        while True:
+            o = self._slot(t)
+            self._release_slot(o)
+            o.rstate = RX_DROPPED
+            if (o.flags & FLAG_BEGINNING) or t == self._rx_base:
+                break
+            t -= 1
+        self._st.dropped_too_big += 1
+        if not (o.flags & FLAG_UNORDERED):
+            return self._deliver(o.sid, o.ssn, o.ppid, False, None)
+        return 0
 
     cdef int _reassemble(self, uint32_t tsn) except -1:
         cdef rx_slot_t* s = self._slot(tsn)
@@ -1921,6 +2012,8 @@ cdef class Association:
             if not s.present or s.frag == NULL or (s.flags & FLAG_BEGINNING):
                 break
             self._release_slot(s)
+            # Its later fragments are discarded as they come (_rx_chain).
+            s.rstate = RX_DROPPED
             if s.flags & FLAG_END:
                 break
             t += 1

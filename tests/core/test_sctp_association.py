@@ -272,6 +272,67 @@ def test_message_over_our_max_message_size_is_dropped() -> None:
     assert b2.state == "ESTABLISHED"
 
 
+@pytest.mark.parametrize("ordered", [True, False], ids=["ordered", "unordered"])
+@pytest.mark.parametrize("loss", [0.0, 0.05], ids=["clean", "lossy"])
+def test_message_over_max_message_size_and_rwnd_is_dropped_early(
+        ordered: bool, loss: float) -> None:
+    # RFC 8841 / RFC 8831 §6.6: a message larger than our max_message_size
+    # (8000) and than our whole receive window (16 KiB) is dropped as soon
+    # as its fragments pass the limit, not kept until its E fragment (it
+    # would fill the window for good and stall every stream).  Small
+    # messages on stream 1 interleaved with it and later ones on its own
+    # stream are all delivered, in order; the window reopens.
+    mms, rwnd = 8000, 16384
+    a, b, net = connected(seed=5, assoc={"max_message_size": mms, "rwnd": rwnd},
+                          loss=loss, delay=0.01)
+    a.remote_max_message_size = 1 << 20
+    before, small = [b"s0-%d" % i for i in range(3)], [b"s1-%d" % i for i in range(40)]
+    after = [b"after-%d" % i for i in range(20)]
+    for m in before:
+        a.send(0, 53, m, ordered=ordered)
+    a.send(0, 53, os.urandom(200_000), ordered=ordered)
+    peak = 0
+
+    def done() -> bool:
+        nonlocal peak
+        peak = max(peak, b.stats["rx_buffered"])
+        return (received(net.b, 1) == small and len(received(net.b, 0)) == len(before + after)
+                and not a.stats["flight_size"] and not a.stats["queued_bytes"])
+
+    for i, m in enumerate(small):
+        a.send(1, 51, m)
+        if i == 20:
+            for m2 in after:
+                a.send(0, 53, m2, ordered=ordered)
+        net.run_for(0.005)
+    assert net.run(done, max_time=120)
+    net.run_for(1.0)
+    st = b.stats
+    assert st["dropped"]["too_big"] == 1
+    got = received(net.b, 0)
+    assert got == before + after if ordered else sorted(got) == sorted(before + after)
+    assert received(net.b, 1) == small
+    # Never more than the limit and a packet held; with loss, fragments past
+    # a hole wait (window-bounded, RFC 9260 §6.2) until it is filled.
+    assert peak <= (mms + 2 * 1500 if not loss else 2 * rwnd), peak
+    assert st["rx_buffered"] == 0 and st["rwnd"] == rwnd
+    assert a.stats["peer_rwnd"] == rwnd       # the window update reached the sender
+    assert a.state == b.state == "ESTABLISHED"
+    # The association keeps working both ways.
+    b.send(2, 53, b"reply")
+    assert net.run(lambda: received(net.a, 2) == [b"reply"], max_time=30)
+
+
+def test_single_chunk_message_over_max_message_size_is_dropped() -> None:
+    # A message in one DATA chunk (B and E) over the limit is dropped too.
+    a, b, net = connected(assoc={"max_message_size": 100})
+    a.remote_max_message_size = 1 << 20
+    a.send(0, 53, b"x" * 101)
+    a.send(0, 53, b"ok")
+    assert net.run(lambda: received(net.b) == [b"ok"], max_time=30)
+    assert b.stats["dropped"]["too_big"] == 1
+
+
 def test_empty_message_is_refused() -> None:
     a, _b, _net = connected()
     with pytest.raises(ValueError, match="PPID 56/57"):
