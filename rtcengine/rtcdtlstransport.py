@@ -123,7 +123,7 @@ class RTCDtlsTransport(EventEmitter):
         self._rx_bytes = 0
         self._tx_packets = 0
         self._tx_bytes = 0
-        self._driver.sink = self
+        self._driver.sink = self  # weakly: the loop holds the driver, not us
         transport.on("statechange", self._on_ice_state)
 
     # ------------------------------------------------------------ attributes

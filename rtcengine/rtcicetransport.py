@@ -19,13 +19,18 @@ Differences from aiortc, on purpose:
 * ``iceServers=None`` means no server (webrtc-pc's default ``[]``).
 * ``role`` has a setter (aiortc code that writes
   ``transport._connection.ice_controlling`` keeps working too).
+* A gatherer garbage-collected without ``close()`` releases its sockets
+  (its driver's callbacks reach it weakly, and a ``weakref.finalize``
+  abandons the driver): the loop, which holds the driver, keeps nothing
+  above it alive.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +51,20 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+
+def _weak_callback(method: Callable[..., None]) -> Callable[..., None]:
+    """``method`` (bound) as a driver callback that does not keep its object
+    alive: the loop holds the driver, and through a strong callback it
+    would hold the transports and the peer connection too."""
+    ref = weakref.WeakMethod(method)
+
+    def call(*args: Any) -> None:
+        bound = ref()
+        if bound is not None:
+            bound(*args)
+
+    return call
 
 
 class RTCIceCandidate(Candidate):
@@ -167,8 +186,12 @@ class RTCIceGatherer(EventEmitter):
             agent_options["pwd"] = local_password
         # The role is decided later (RTCIceTransport.role), controlled until then.
         self._driver = IceDriver(False, cfg, **agent_options)
-        self._driver.on_candidate = self._on_candidate
-        self._driver.on_gathering_state_change = self._on_gathering_state
+        self._driver.on_candidate = _weak_callback(self._on_candidate)
+        self._driver.on_gathering_state_change = _weak_callback(self._on_gathering_state)
+        # Dropped without close(): release the sockets and the timer.  (Not
+        # at interpreter exit: the loop is gone by then.)
+        self._finalizer = weakref.finalize(self, self._driver.abandon)
+        self._finalizer.atexit = False
         self._state = "new"
         self._candidates: list[RTCIceCandidate] = []
 
@@ -256,8 +279,8 @@ class RTCIceTransport(EventEmitter):
         super().__init__()
         self._gatherer = gatherer
         self._driver = gatherer._driver
-        self._driver.on_state_change = self._on_state
-        self._driver.on_selected_pair = self._on_selected_pair
+        self._driver.on_state_change = _weak_callback(self._on_state)
+        self._driver.on_selected_pair = _weak_callback(self._on_selected_pair)
         gatherer.on("statechange", lambda: self.emit("gatheringstatechange"))
         self._state = "new"
         self._started = False

@@ -20,6 +20,13 @@ deadline is the earliest of the agent's and the sink's (DTLS retransmission,
 SCTP timers); it is armed lazily: a later deadline never cancels an earlier
 timer (the early wake-up finds nothing due and re-arms), so a busy data path
 does not churn the loop's timer heap.
+
+Ownership: the loop holds the driver (the endpoints' reader callbacks, the
+timer, the resolver tasks) and nothing above it.  The driver holds its
+``sink`` weakly, and the ORTC transports give it callbacks that reach them
+weakly (``rtcengine.rtcicetransport``), so a connection the user dropped
+without ``close()`` is garbage; its gatherer's finalizer then calls
+:meth:`IceDriver.abandon` to release the sockets and the timer (issue 7).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import logging
 import socket
 import struct
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Protocol, cast
 
@@ -212,8 +220,21 @@ class IceDriver:
         self.on_gathering_state_change: Callable[[GatheringState], None] | None = None
         self.on_selected_pair: Callable[[CandidatePair], None] | None = None
         self.on_data: Callable[[bytes], None] | None = None
-        #: The connection's data path (takes precedence over ``on_data``).
-        self.sink: DataSink | None = None
+        # The connection's data path (takes precedence over ``on_data``),
+        # held weakly: see the module docstring.
+        self._sink: weakref.ReferenceType[DataSink] | None = None
+
+    @property
+    def sink(self) -> DataSink | None:
+        """The connection's data path (takes precedence over ``on_data``).
+        Held weakly: its owner (the DTLS transport) keeps it alive, not the
+        driver (which the loop holds while the sockets are open)."""
+        ref = self._sink
+        return None if ref is None else ref()
+
+    @sink.setter
+    def sink(self, sink: DataSink | None) -> None:
+        self._sink = None if sink is None else weakref.ref(sink)
 
     # ------------------------------------------------------------ properties
 
@@ -574,9 +595,18 @@ class IceDriver:
     async def close(self) -> None:
         if self._closed:
             return
+        self._close_now(True)
+        for ep in self._tcp:
+            await ep.close()
+        for client in self._relays:
+            await client.close()
+
+    def _close_now(self, pump: bool) -> None:
+        """The synchronous part of :meth:`close`: sockets, timer, tasks."""
         self._closed = True
         self.agent.close()
-        self._pump()
+        if pump:
+            self._pump()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -584,14 +614,44 @@ class IceDriver:
             task.cancel()
         for sock in self._sockets:
             sock.endpoint.close()
-        for ep in self._tcp:
-            await ep.close()
-        for client in self._relays:
-            await client.close()
         if self._mdns is not None:
             self._mdns.close()
         self._gathered.set()
         self._state_changed.set()
+
+    def abandon(self) -> None:
+        """Close without awaiting: the owner was garbage-collected without
+        ``close()`` (a ``weakref.finalize`` callback, so it may run from any
+        allocation on the loop's thread, or at a loop that is closed).  The
+        UDP sockets, the timer and the tasks go now; TCP endpoints and TURN
+        allocations are closed by a task when the loop still runs.  Never
+        raises."""
+        if self._closed:
+            return
+        try:
+            self._close_now(False)
+        except Exception as exc:  # noqa: BLE001 - a finalizer must not raise
+            logger.debug("ICE: abandoning the driver: %r", exc)
+        if not self._tcp and not self._relays:
+            return
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+
+        async def close_rest() -> None:
+            for ep in self._tcp:
+                await ep.close()
+            for client in self._relays:
+                await client.close()
+
+        def start() -> None:
+            task = loop.create_task(close_rest())
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+        try:
+            loop.call_soon_threadsafe(start)
+        except RuntimeError:
+            pass  # the loop closed meanwhile
 
     def get_stats(self) -> dict[str, object]:
         stats = self.agent.get_stats()
@@ -663,7 +723,8 @@ class IceDriver:
         self._pump(stun)
 
     def _deliver_burst(self, datagrams: list[bytes], now: float, media: bool) -> None:
-        sink = self.sink
+        ref = self._sink
+        sink = None if ref is None else ref()
         if sink is not None:
             if media:
                 sink.handle_media_burst(datagrams, now)
@@ -721,7 +782,8 @@ class IceDriver:
         elif self._closed or self._loop is None:
             return
         deadline = self._agent_deadline
-        sink = self.sink
+        ref = self._sink
+        sink = None if ref is None else ref()
         if sink is not None:
             other = sink.next_deadline()
             if other is not None and (deadline is None or other < deadline):
@@ -748,8 +810,9 @@ class IceDriver:
             return
         now = self._now()
         self.agent.handle_timeout(now)
-        if self.sink is not None:
-            self.sink.handle_timeout(now)
+        sink = self.sink
+        if sink is not None:
+            sink.handle_timeout(now)
         self._pump()
 
     def _dispatch(self, ev: object) -> None:

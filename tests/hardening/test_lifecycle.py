@@ -254,14 +254,6 @@ def test_close_in_every_state(state: str) -> None:
 # ---------------------------------------------------------------- dropped without close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a dropped RTCPeerConnection is never garbage: the event loop's reader "
-    "callback for its UDP socket reaches it (IceDriver -> RTCDtlsTransport "
-    "listeners -> bound methods of the RTCPeerConnection; OrtcTransports._pc), "
-    "so nothing can close the socket until close() or the loop closes. Fix "
-    "belongs in _pc_transports.py/rtcpeerconnection.py (weak back-references "
-    "and a weakref.finalize that closes the transports), files the connect-path "
-    "work is changing"))
 def test_dropped_connection_releases_sockets() -> None:
     async def main() -> None:
         await settle()
@@ -282,6 +274,111 @@ def test_dropped_connection_releases_sockets() -> None:
             await still.close()  # do not leak into later tests
             del still
         assert not alive and leaked == 0, f"alive={alive}, fds leaked={leaked}"
+
+    asyncio.run(main())
+
+
+async def _connected_pair() -> tuple[RTCPeerConnection, RTCPeerConnection, Any,
+                                      asyncio.Queue[Any], asyncio.Queue[Any]]:
+    """A connected pair with an open channel; the test keeps no reference to
+    b's channel (only the queue its messages go to)."""
+    a, b = RTCPeerConnection(loopback_config()), RTCPeerConnection(loopback_config())
+    got_a: asyncio.Queue[Any] = asyncio.Queue()
+    got_b: asyncio.Queue[Any] = asyncio.Queue()
+    opened = asyncio.Event()
+
+    def on_datachannel(channel: Any) -> None:
+        channel.on("message", got_b.put_nowait)
+        channel.on("message", lambda m: m == "echo" and channel.send("echoed"))
+        opened.set()
+
+    b.on("datachannel", on_datachannel)
+    ch = a.createDataChannel("gc")
+    ch.on("message", got_a.put_nowait)
+    await offer_answer(a, b)
+    await asyncio.wait_for(opened.wait(), 10)
+    async with asyncio.timeout(10):
+        while ch.readyState != "open":
+            await asyncio.sleep(0.005)
+    return a, b, ch, got_a, got_b
+
+
+def _record_loop_errors() -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+    return errors
+
+
+def test_dropped_side_of_a_connected_pair() -> None:
+    """The user drops b (no close()): until b is collected the pair keeps
+    working; once collected, b's sockets are closed, and a goes on without a
+    crash or an exception reaching the loop."""
+    async def main() -> None:
+        await settle()
+        gc.collect()
+        fds0 = fd_count()
+        errors = _record_loop_errors()
+        a, b, ch, got_a, got_b = await _connected_pair()
+        fds_pair = fd_count()
+        ref = weakref.ref(b)
+        del b
+        # Not collected yet (a cycle): b still answers.
+        ch.send("echo")
+        assert await asyncio.wait_for(got_b.get(), 10) == "echo"
+        assert await asyncio.wait_for(got_a.get(), 10) == "echoed"
+        gc.collect()
+        await settle()
+        gc.collect()
+        assert ref() is None
+        a_only = fd_count()
+        assert a_only < fds_pair
+        # a keeps sending into a peer that is gone: no exception anywhere.
+        for i in range(50):
+            ch.send(f"after {i}")
+            ch.send(bytes(2000))
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.3)
+        assert a.connectionState in ("connected", "disconnected", "failed")
+        assert got_b.empty()
+        await a.close()
+        del a, ch
+        await settle()
+        gc.collect()
+        assert fd_count() == fds0
+        assert not errors, errors
+
+    asyncio.run(main())
+
+
+def test_held_connection_survives_gc_during_transfer() -> None:
+    """Connections the user holds keep working across gc.collect() calls in
+    the middle of a transfer: the loop holds the I/O layer, which reaches the
+    data path weakly, so the data path must be held from above."""
+    async def main() -> None:
+        errors = _record_loop_errors()
+        a, b, ch, _got_a, got_b = await _connected_pair()
+        try:
+            chunk = bytes(range(256)) * 64  # 16 KiB
+            sent = 0
+            for i in range(64):
+                ch.send(chunk)
+                sent += 1
+                if i % 4 == 0:
+                    gc.collect()
+                await asyncio.sleep(0)
+            received = 0
+            async with asyncio.timeout(20):
+                while received < sent:
+                    assert await got_b.get() == chunk
+                    received += 1
+                    gc.collect()
+            assert a.connectionState == b.connectionState == "connected"
+            ch.send("last")
+            assert await asyncio.wait_for(got_b.get(), 10) == "last"
+        finally:
+            await a.close()
+            await b.close()
+        assert not errors, errors
 
     asyncio.run(main())
 
