@@ -13,6 +13,12 @@ Two ways to make one:
   transport has started the channel waits (``id`` is None until the DTLS
   role picks the parity, RFC 8832 §6); it is opened when the transport starts.
 * over a bare manager: :func:`create_data_channel` (tests, custom drivers).
+
+``open`` fires once the DATA_CHANNEL_OPEN is sent on an established
+association, not when its ACK arrives (webrtc-pc §6.2, as Chromium): sending
+from the ``open`` handler is fine, ordered messages follow the OPEN to the
+peer.  Unordered messages wait for the ACK (RFC 8832 §6), counted in
+``bufferedAmount`` meanwhile.
 """
 
 from __future__ import annotations

@@ -9,6 +9,15 @@ directions are reset.  ``poll()`` turns association events into channel
 events: ``("datachannel", ch)``, ``("open", ch)``, ``("message", ch, data)``,
 ``("bufferedamountlow", ch)``, ``("closing", ch)``, ``("close", ch)``,
 ``("error", ch, exc)``.  The per-message path is one association call.
+
+An in-band channel we open is ``open`` once its DATA_CHANNEL_OPEN is sent
+on an established association (webrtc-pc §6.2 "announce the data channel as
+open"; Chromium does the same), not when the ACK arrives: RFC 8832 §6 lets
+the opener send right after the OPEN, since ordered delivery on the stream
+puts its messages after the OPEN at the peer.  Unordered messages could
+overtake the OPEN, so until the ACK (or any message from the peer on the
+stream, which means the peer has the channel) they are held here, counted in
+``bufferedAmount``, and sent in order once it arrives (RFC 8832 §6).
 """
 
 from __future__ import annotations
@@ -47,6 +56,7 @@ class ChannelState:
         "id", "label", "protocol", "ordered", "max_retransmits", "max_packet_lifetime",
         "negotiated", "priority", "ready_state", "_out_reset", "_in_reset", "_threshold",
         "owner", "messages_sent", "bytes_sent", "messages_received", "bytes_received",
+        "_awaiting_ack", "_held", "_held_bytes",
     )
 
     def __init__(self, id: int, label: str, protocol: str, ordered: bool,
@@ -71,6 +81,11 @@ class ChannelState:
         self.bytes_sent = 0
         self.messages_received = 0
         self.bytes_received = 0
+        # RFC 8832 §6: our OPEN is not acknowledged yet; unordered messages
+        # wait in _held ((ppid, payload) pairs, _held_bytes of payload).
+        self._awaiting_ack = False
+        self._held: list[tuple[int, bytes]] = []
+        self._held_bytes = 0
 
     def __repr__(self) -> str:
         return f"<ChannelState id={self.id} label={self.label!r} {self.ready_state}>"
@@ -85,6 +100,9 @@ class DataChannelManager:
         self.dtls_client = association.is_client if dtls_client is None else dtls_client
         self.channels: dict[int, ChannelState] = {}
         self._events: list[ChannelEvent] = []
+        # In-band channels created on an established association: open at
+        # the next poll().
+        self._opening: list[ChannelState] = []
         self._next_id = 0 if self.dtls_client else 1
         #: Called after an API call queued output (the transport flushes once
         #: per loop iteration); None when nobody drives the association.
@@ -128,7 +146,15 @@ class DataChannelManager:
             if self.association.is_established:
                 self._open(ch)
         else:
+            # RFC 8832 §6: the OPEN goes first, reliable and ordered (queued
+            # by the association until it is established).
             self.association.send(id, PPID_DCEP, self._open_message(ch).marshal())
+            ch._awaiting_ack = True
+            if self.association.is_established:
+                # Open at the next poll(), not inside createDataChannel
+                # (webrtc-pc §6.2: "open" is announced from a queued task);
+                # otherwise at EVENT_CONNECTED.
+                self._opening.append(ch)
         return ch
 
     def send(self, ch: ChannelState, data: str | bytes | bytearray | memoryview) -> None:
@@ -159,13 +185,19 @@ class DataChannelManager:
             payload = b"\0"  # RFC 8831 §6.6: one byte that the receiver ignores
         if ch.ordered and ch.max_retransmits is None and ch.max_packet_lifetime is None:
             assoc.send(ch.id, ppid, payload)  # reliable ordered: the defaults
+        elif ch._awaiting_ack and not ch.ordered:
+            # RFC 8832 §6: no unordered message before the ACK.
+            ch._held.append((ppid, payload))
+            ch._held_bytes += n
         else:
             assoc.send(ch.id, ppid, payload, ordered=ch.ordered,
                        max_retransmits=ch.max_retransmits,
                        max_packet_lifetime_ms=ch.max_packet_lifetime)
 
     def buffered_amount(self, ch: ChannelState) -> int:
-        return int(self.association.buffered_amount(ch.id)) if ch.ready_state != "closed" else 0
+        if ch.ready_state == "closed":
+            return 0
+        return int(self.association.buffered_amount(ch.id)) + ch._held_bytes
 
     def set_buffered_amount_low_threshold(self, ch: ChannelState, value: int) -> None:
         if value < 0:
@@ -193,6 +225,11 @@ class DataChannelManager:
         assoc = self.association
         out = self._events
         channels = self.channels
+        if self._opening:
+            opening, self._opening = self._opening, []
+            for pending in opening:
+                if pending.ready_state == "connecting":
+                    self._open(pending)
         for ev in assoc.poll_events():
             kind = ev[0]
             if kind == EVENT_DATA:
@@ -200,10 +237,14 @@ class DataChannelManager:
                 ppid = ev[2]
                 if ppid == PPID_DCEP:
                     self._on_dcep(ev[1], ch, ev[3])
-                elif ch is None or ch.ready_state not in ("open", "closing"):
+                    continue
+                if ch is None or ch.ready_state not in ("open", "closing"):
                     self.no_channel_dropped += 1  # no channel on this stream
                     continue
-                elif ppid == PPID_BINARY:
+                if ch._awaiting_ack:
+                    # The peer sends on the stream: it has our OPEN.
+                    self._acked(ch)
+                if ppid == PPID_BINARY:
                     ch.messages_received += 1
                     ch.bytes_received += len(ev[3])
                     out.append(("message", ch, ev[3]))
@@ -225,8 +266,10 @@ class DataChannelManager:
                 if ch is not None and ch.ready_state == "open":
                     out.append(("bufferedamountlow", ch))
             elif kind == EVENT_CONNECTED:
+                # Negotiated channels, and in-band ones whose OPEN was queued
+                # before the association was up (now sent).
                 for ch in list(channels.values()):
-                    if ch.negotiated and ch.ready_state == "connecting":
+                    if ch.ready_state == "connecting":
                         self._open(ch)
             elif kind == EVENT_STREAM_RESET:
                 for sid in ev[1]:
@@ -299,14 +342,31 @@ class DataChannelManager:
             self.association.send(sid, PPID_DCEP, dcep.DataChannelAck().marshal())
             self._events.append(("datachannel", new))
             self._open(new)
-        elif ch is not None and ch.ready_state == "connecting" and not ch.negotiated:
-            self._open(ch)
+        elif ch is not None and ch._awaiting_ack:
+            self._acked(ch)
+            if ch.ready_state == "connecting":
+                self._open(ch)
+
+    def _acked(self, ch: ChannelState) -> None:
+        """The peer has the channel (RFC 8832 §6): send the held unordered
+        messages, in the order they were given."""
+        ch._awaiting_ack = False
+        held, ch._held, ch._held_bytes = ch._held, [], 0
+        if not held or ch.ready_state != "open":
+            return
+        send = self.association.send
+        for ppid, payload in held:
+            send(ch.id, ppid, payload, ordered=False, max_retransmits=ch.max_retransmits,
+                 max_packet_lifetime_ms=ch.max_packet_lifetime)
 
     def _open(self, ch: ChannelState) -> None:
         ch.ready_state = "open"
         self._events.append(("open", ch))
 
     def _closing(self, ch: ChannelState) -> None:
+        # Unordered messages still held for the ACK are not sent: they could
+        # overtake the OPEN (RFC 8832 §6) and the stream is being reset.
+        ch._held, ch._held_bytes = [], 0
         ch.ready_state = "closing"
         self._events.append(("closing", ch))
         if not ch._out_reset:
@@ -320,6 +380,7 @@ class DataChannelManager:
         if ch.ready_state == "closed":
             return
         ch.ready_state = "closed"
+        ch._held, ch._held_bytes = [], 0
         # The id is free again (W3C webrtc-pc §6.2 closing procedure).
         if self.channels.get(ch.id) is ch:
             del self.channels[ch.id]

@@ -42,7 +42,7 @@ def test_events_in_aiortc_style() -> None:
     ch.on("closing", lambda: log.append("closing"))
     ch.on("close", lambda: log.append("close"))
     assert ch.readyState == "connecting"
-    assert net.run(lambda: ch.readyState == "open", max_time=30)
+    assert net.run(lambda: ch.readyState == "open" and bool(announced), max_time=30)
     assert len(announced) == 1
     remote = announced[0]
     assert (remote.label, remote.protocol, remote.id, remote.readyState) == (
@@ -96,3 +96,35 @@ def test_coroutine_handlers_run_on_the_loop() -> None:
     assert seen == [5, 1]
     emitter.remove_all_listeners()
     assert emitter.listeners("x") == []
+
+
+def test_open_before_ack_and_send_from_the_open_handler() -> None:
+    """An in-band channel created on an established association is
+    "connecting" when created, fires "open" without waiting for the ACK, and
+    what its open handler sends reaches the peer after the peer's
+    datachannel event (where the peer's handlers are attached)."""
+    ma, mb, net, announced = setup()
+    assert net.run(lambda: ma.association.is_established and mb.association.is_established,
+                   max_time=30)
+    got: list[Any] = []
+    order: list[str] = []
+
+    def on_datachannel(channel: RTCDataChannel) -> None:
+        order.append("datachannel")
+        channel.on("message", got.append)
+
+    net.b.poller = lambda: dispatch(mb, mb.poll(), on_datachannel)
+    ch = create_data_channel(ma, "early")
+    assert ch.readyState == "connecting"
+    acked_at_open: list[bool] = []
+
+    @ch.on("open")
+    def on_open() -> None:
+        acked_at_open.append(not ch._state._awaiting_ack)
+        ch.send("one")
+        ch.send(b"two")
+
+    assert net.run(lambda: len(got) == 2, max_time=30)
+    assert acked_at_open == [False]
+    assert order == ["datachannel"] and got == ["one", b"two"]
+    assert mb.no_channel_dropped == 0

@@ -51,7 +51,7 @@ def test_in_band_open_with_ack_and_messages() -> None:
     pa, pb, net = setup()
     ch = pa.mgr.create("chat", protocol="p1")
     assert ch.id % 2 == 0 and ch.ready_state == "connecting"
-    assert net.run(lambda: ch.ready_state == "open", max_time=30)
+    assert net.run(lambda: ch.ready_state == "open" and not ch._awaiting_ack, max_time=30)
     rch = pb.remote("chat")
     assert (rch.id, rch.protocol, rch.ordered, rch.ready_state) == (ch.id, "p1", True, "open")
     assert pb.names(rch) == ["datachannel", "open"]
@@ -93,7 +93,8 @@ def test_reliability_parameters_reach_the_peer() -> None:
     pa, pb, net = setup()
     c1 = pa.mgr.create("r", ordered=False, max_retransmits=0)
     c2 = pa.mgr.create("t", max_packet_lifetime=150)
-    assert net.run(lambda: c1.ready_state == c2.ready_state == "open", max_time=30)
+    assert net.run(lambda: c1.ready_state == c2.ready_state == "open"
+                   and not (c1._awaiting_ack or c2._awaiting_ack), max_time=30)
     r1, r2 = pb.remote("r"), pb.remote("t")
     assert (r1.ordered, r1.max_retransmits, r1.max_packet_lifetime) == (False, 0, None)
     assert (r2.ordered, r2.max_retransmits, r2.max_packet_lifetime) == (True, None, 150)
@@ -104,7 +105,7 @@ def test_reliability_parameters_reach_the_peer() -> None:
 def test_close_from_either_side_and_id_reuse() -> None:
     pa, pb, net = setup()
     ch = pa.mgr.create("x")
-    assert net.run(lambda: ch.ready_state == "open", max_time=30)
+    assert net.run(lambda: ch.ready_state == "open" and not ch._awaiting_ack, max_time=30)
     rch = pb.remote("x")
     pa.mgr.send(ch, "last words")
     pa.mgr.close(ch)
@@ -119,7 +120,7 @@ def test_close_from_either_side_and_id_reuse() -> None:
     pa.mgr._next_id = ch.id
     again = pa.mgr.create("again")
     assert again.id == ch.id
-    assert net.run(lambda: again.ready_state == "open", max_time=30)
+    assert net.run(lambda: again.ready_state == "open" and not again._awaiting_ack, max_time=30)
     pa.mgr.send(again, "new life")
     r2 = pb.remote("again")
     assert net.run(lambda: pb.messages(r2) == ["new life"], max_time=30)
@@ -133,7 +134,7 @@ def test_thousand_channels_open_and_close() -> None:
     for rnd in range(2):
         chans = [pa.mgr.create(f"c{rnd}-{i}") for i in range(1000)]
         assert net.run(lambda chans=chans: all(  # type: ignore[misc]
-            c.ready_state == "open" for c in chans), max_time=120)
+            c.ready_state == "open" and not c._awaiting_ack for c in chans), max_time=120)
         assert len(pb.mgr.channels) == 1000
         for c in chans:
             pa.mgr.send(c, c.label)
@@ -172,7 +173,7 @@ def test_max_message_size_raises_type_error() -> None:
 def test_association_abort_errors_and_closes_channels() -> None:
     pa, pb, net = setup()
     ch = pa.mgr.create("x")
-    assert net.run(lambda: ch.ready_state == "open", max_time=30)
+    assert net.run(lambda: ch.ready_state == "open" and not ch._awaiting_ack, max_time=30)
     rch = pb.remote("x")
     pa.assoc.abort()
     assert net.run(lambda: rch.ready_state == "closed", max_time=30)
@@ -192,10 +193,89 @@ def test_open_with_wrong_parity_is_ignored() -> None:
 def test_channels_under_loss() -> None:
     pa, pb, net = setup(seed=5, loss=0.1, delay=0.02)
     ch = pa.mgr.create("lossy")
-    assert net.run(lambda: ch.ready_state == "open", max_time=120)
+    assert net.run(lambda: ch.ready_state == "open" and not ch._awaiting_ack, max_time=120)
     msgs = [f"m{i}" * (i + 1) for i in range(200)]
     for m in msgs:
         pa.mgr.send(ch, m)
     rch = pb.remote("lossy")
     assert net.run(lambda: len(pb.messages(rch)) == 200, max_time=600)
     assert pb.messages(rch) == msgs
+
+
+def _established(pa: Peer, pb: Peer, net: Network) -> None:
+    assert net.run(lambda: pa.assoc.is_established and pb.assoc.is_established, max_time=30)
+
+
+def test_in_band_open_fires_once_open_is_sent_not_at_ack() -> None:
+    """webrtc-pc §6.2 / RFC 8832 §6: on an established association the
+    channel opens at the next poll (the OPEN is sent), before the ACK; what
+    the opener sends right away reaches the peer after its datachannel."""
+    pa, pb, net = setup()
+    _established(pa, pb, net)
+    ch = pa.mgr.create("early")
+    assert ch.ready_state == "connecting"  # not inside createDataChannel
+    pa.poll()
+    assert ch.ready_state == "open" and ch._awaiting_ack
+    assert pa.names(ch) == ["open"]
+    pa.mgr.send(ch, "first")
+    pa.mgr.send(ch, b"second")
+    assert net.run(lambda: len(pb.messages(pb.remote("early")))
+                   == 2 if any(e[0] == "datachannel" for e in pb.events) else False,
+                   max_time=30)
+    rch = pb.remote("early")
+    assert pb.names(rch) == ["datachannel", "open", "message", "message"]
+    assert pb.messages(rch) == ["first", b"second"]
+    assert pb.mgr.no_channel_dropped == 0
+    assert net.run(lambda: not ch._awaiting_ack, max_time=30)
+
+
+def test_in_band_created_before_connect_opens_at_connect() -> None:
+    """Created before the association is up: the OPEN is queued and the
+    channel opens when the association is established; a message sent at
+    once follows the OPEN to the peer."""
+    pa, pb, net = setup(seed=3, loss=0.1)
+    ch = pa.mgr.create("queued")
+    assert net.run(lambda: ch.ready_state == "open", max_time=60)
+    pa.mgr.send(ch, "right away")
+    assert net.run(lambda: any(e[0] == "message" for e in pb.events), max_time=120)
+    rch = pb.remote("queued")
+    assert pb.names(rch)[:3] == ["datachannel", "open", "message"]
+    assert pb.messages(rch) == ["right away"]
+    assert pb.mgr.no_channel_dropped == 0
+
+
+def test_unordered_messages_wait_for_the_ack() -> None:
+    """RFC 8832 §6: the opener does not send unordered messages before the
+    ACK; they are held (and counted in bufferedAmount), then sent."""
+    pa, pb, net = setup()
+    _established(pa, pb, net)
+    ch = pa.mgr.create("u", ordered=False, max_retransmits=5)
+    pa.poll()
+    assert ch.ready_state == "open" and ch._awaiting_ack
+    for m in ("a", "bb", "ccc"):
+        pa.mgr.send(ch, m)
+    assert [p for _, p in ch._held] == [b"a", b"bb", b"ccc"]
+    assert pa.mgr.buffered_amount(ch) == 6
+    pa.mgr.send(ch, b"")  # an empty message adds no user bytes
+    assert pa.mgr.buffered_amount(ch) == 6
+    assert net.run(lambda: any(e[0] == "datachannel" for e in pb.events)
+                   and len(pb.messages(pb.remote("u"))) == 4, max_time=30)
+    assert not ch._awaiting_ack and not ch._held and ch._held_bytes == 0
+    assert sorted(map(str, pb.messages(pb.remote("u")))) == sorted(["a", "bb", "ccc", "b''"])
+    assert pb.mgr.no_channel_dropped == 0
+    # After the ACK, unordered messages go straight to the association.
+    pa.mgr.send(ch, "late")
+    assert not ch._held
+    assert net.run(lambda: "late" in pb.messages(pb.remote("u")), max_time=30)
+
+
+def test_close_before_ack_drops_held_unordered_messages() -> None:
+    pa, pb, net = setup()
+    _established(pa, pb, net)
+    ch = pa.mgr.create("u2", ordered=False)
+    pa.poll()
+    pa.mgr.send(ch, "never")
+    pa.mgr.close(ch)
+    assert not ch._held and ch._held_bytes == 0
+    assert net.run(lambda: ch.ready_state == "closed", max_time=30)
+    assert all(e[0] != "message" for e in pb.events)
