@@ -115,8 +115,8 @@ _STATUS = re.compile(r"^#(\d+)\s+\S+\s+cov: (\d+) ft: (\d+)(?: corp: (\d+)/)?", 
 _FINDING = [
     re.compile(r"ERROR: (AddressSanitizer: [\w-]+(?: on [\w ]+)?)"),
     re.compile(r"(runtime error: .*)"),
-    re.compile(r"ERROR: libFuzzer: (timeout|out-of-memory[^\n]*|deadly signal|fuzz target exited)"),
     re.compile(r"=== (Uncaught Python exception): ===\n(?:.*\n)*?(\w+(?:Error|Exception)\b.*)"),
+    re.compile(r"ERROR: libFuzzer: (timeout|out-of-memory[^\n]*|deadly signal|fuzz target exited)"),
 ]
 
 
