@@ -49,6 +49,11 @@ Decisions (where the RFCs leave a choice):
 * The receive window (``rwnd``) defaults to 4 MiB (usrsctp and dcsctp offer
   several MiB): on a path with a 20 ms round trip, 1 MiB caps a transfer at
   50 MB/s.  Memory stays bounded by it (see the window accounting above).
+* DATA more than 2^15 TSNs past the cumulative TSN is dropped unacknowledged
+  (``dropped.rwnd``; the sender retransmits it) even with room in the window:
+  SSNs are 16 bits and compared in serial arithmetic, so behind a hole a
+  window of small messages (4 MiB holds ~36000 of 100 bytes) would put SSNs
+  2^15 or more past the expected one, which would read as already delivered.
 * An INIT in ESTABLISHED (a peer restart, RFC 9260 §5.2.2) and a COOKIE ECHO
   for a different association (case A of §5.2.4) are dropped and counted:
   WebRTC associations live and die with their DTLS connection.
@@ -119,6 +124,16 @@ cdef enum:
     # Bounds of the TSN-indexed rings (RFC 9260 §6.1: the sender never has
     # more than 2^31 TSNs outstanding; we keep far fewer).
     RX_MAX_SPAN = 65536
+    # How far past the cumulative TSN we accept DATA.  SSNs are 16 bits and
+    # ordered delivery compares them in serial arithmetic (RFC 9260 §1.6):
+    # a message more than 2^15 - 1 SSNs past the next expected one would
+    # read as older (and be dropped as delivered), after which its stream
+    # waits forever for that SSN.  Each message takes at least one TSN and
+    # the expected one still misses a fragment above the cumulative TSN, so
+    # accepting TSNs at most 2^15 past it keeps every SSN within 2^15 - 1 of
+    # the expected one.  (With 100-byte messages the 4 MiB window holds
+    # ~36000 of them behind one hole: this bound is reached before it.)
+    RX_MAX_AHEAD = 32768
     OB_MAX = 65536
     # RFC 9260 §3.3.4: at most this many Gap Ack Blocks / dup TSNs we send.
     MAX_GAPS = 128
@@ -1750,9 +1765,12 @@ cdef class Association:
             self._dup(tsn)
             return 0
         k = <Py_ssize_t>(tsn - self._rx_base)
-        if k >= RX_MAX_SPAN:
-            # Far beyond what we track: drop (the sender retransmits).
+        if k >= RX_MAX_SPAN or <uint32_t>(tsn - self._peer_cum) > RX_MAX_AHEAD:
+            # Far beyond what we track, or so far that an SSN could wrap
+            # past the expected one (RX_MAX_AHEAD): drop, and say so at once
+            # (the sender retransmits).
             self._st.dropped_rwnd += 1
+            self._sack_now = True
             return 0
         new_highest = tsn_gt(tsn, self._peer_highest)
         if not new_highest and self._slot(tsn).present:

@@ -374,6 +374,77 @@ def test_zero_window_probe_recovers_from_a_lost_window_update() -> None:
     assert net.run(lambda: len(received(net.b)) == 40, max_time=600)
 
 
+def _small(i: int) -> bytes:
+    return i.to_bytes(4, "big") * 25  # 100 bytes, numbered
+
+
+def test_ordered_ssn_does_not_wrap_behind_a_hole() -> None:
+    # 16-bit SSNs: behind one lost chunk, a 4 MiB window holds ~36000
+    # 100-byte messages, and an SSN 2^15 or more past the expected one read
+    # as already delivered: it was dropped (its TSN acked), and the stream
+    # then waited for it forever (the e2e bench stalled with a full window
+    # of 100-byte messages undelivered).  DATA more than 2^15 TSNs past the
+    # cumulative TSN is now dropped unacked, for the sender to retransmit.
+    a, b, net = connected(seed=90)
+    a.send(0, 53, _small(0))
+    pkt = a.poll_transmit(net.now)
+    assert pkt is not None
+    t0 = [c for c in sctp.Packet.parse(pkt).chunks if isinstance(c, sctp.DataChunk)][0].tsn
+    b.handle_packet(pkt, net.now)
+    n = 40001
+    got: list[bytes] = []
+
+    def data(i: int) -> sctp.DataChunk:
+        return sctp.DataChunk(
+            flags=3,
+            tsn=(t0 + i) & 0xFFFFFFFF,
+            stream_id=0,
+            stream_seq=i & 0xFFFF,
+            protocol=53,
+            user_data=_small(i),
+        )
+
+    def send(first: int, last: int) -> int:
+        # TSNs first..last, 10 per packet, as a sender would; returns b's cum TSN.
+        cum = t0
+        for i in range(first, last + 1, 10):
+            chunks = [data(j) for j in range(i, min(i + 10, last + 1))]
+            b.handle_packet(raw_packet(b.local_tag, *chunks), net.now)
+            got.extend(e[3] for e in b.poll_events() if e[0] == EVENT_DATA)  # the app reads
+            cum = _sack_in(b.poll_transmit(net.now)).cumulative_tsn
+        return cum
+
+    assert send(2, n - 1) == t0  # TSN t0 + 1 (SSN 1) lost
+    assert b.stats["rwnd"] > 0  # the window is not what stops it
+    cum = send(1, 1)
+    # Accepted up to 2^15 past the old cumulative TSN; the rest dropped.
+    assert (cum - t0) & 0xFFFFFFFF == 32768
+    assert b.stats["dropped"]["rwnd"] == (n - 2) - (32768 - 1)
+    # The sender retransmits what was not acked.
+    cum = send((cum - t0 + 1) & 0xFFFFFFFF, n - 1)
+    assert (cum - t0) & 0xFFFFFFFF == n - 1
+    assert got == [_small(i) for i in range(n)]
+    assert b.stats["messages_received"] == n and b.stats["rx_buffered"] == 0
+
+
+def test_hole_behind_a_full_window_of_small_ordered_messages() -> None:
+    # The same end to end: a warm sender (cwnd past the 4 MiB window) loses
+    # one chunk and its fast retransmission; T3-rtx repairs it a second
+    # later, after a window of 100-byte messages went past it.
+    a, b, net = connected(seed=91, delay=0.001)
+    for _ in range(100_000):
+        a.send(0, 53, b"w" * 100)
+    assert net.run(lambda: b.stats["messages_received"] == 100_000, max_time=60)
+    assert a.stats["cwnd"] > 4 * MiB
+    net.a.link.drop(has_tsn(_peer_next_tsn(a) + 5), count=2)
+    n = 50_000
+    for i in range(n):
+        a.send(0, 53, _small(i))
+    assert net.run(lambda: b.stats["messages_received"] == 100_000 + 1 + n, max_time=60)
+    assert received(net.b)[100_001:] == [_small(i) for i in range(n)]
+    assert a.stats["t3_expiries"] >= 1 and b.stats["dropped"]["rwnd"] > 0
+
+
 # ------------------------------------------------------------------ PR-SCTP, unordered
 
 
