@@ -116,6 +116,7 @@ ctypedef struct assoc_stats_t:
     uint64_t dropped_out_of_state
     uint64_t dropped_rwnd
     uint64_t dropped_too_big
+    uint64_t dropped_bad_ssn        # RFC 9260 §6.6: an SSN already delivered or pending
     uint64_t dropped_bad_cookie
 
 

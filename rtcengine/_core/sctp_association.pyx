@@ -420,6 +420,7 @@ cdef class Association:
                 "out_of_state": s.dropped_out_of_state,
                 "rwnd": s.dropped_rwnd,
                 "too_big": s.dropped_too_big,
+                "bad_ssn": s.dropped_bad_ssn,
                 "bad_cookie": s.dropped_bad_cookie,
             },
             "rwnd": self._advertised_rwnd(),
@@ -1975,12 +1976,18 @@ cdef class Association:
             if pend is None:
                 pend = self._in_pending[sid] = {}
             if ssn in pend:
+                # The SSN of a message already waiting: a protocol error; drop
+                # and count it (None: a dropped message's placeholder).
                 if msg is not None:
+                    self._st.dropped_bad_ssn += 1
                     self._rx_buffered -= _cost(PyBytes_GET_SIZE(msg))
             else:
                 pend[ssn] = (ppid, msg)
         elif msg is not None:
-            # An SSN already delivered: a protocol error; drop it.
+            # An SSN already delivered (RFC 9260 §6.6: a stream's SSNs are
+            # delivered in order): a protocol error; drop and count it, so a
+            # peer (or a bug) that wraps SSNs behind a hole is visible.
+            self._st.dropped_bad_ssn += 1
             self._rx_buffered -= _cost(PyBytes_GET_SIZE(msg))
         return 0
 

@@ -425,6 +425,29 @@ def test_ordered_ssn_does_not_wrap_behind_a_hole() -> None:
     assert (cum - t0) & 0xFFFFFFFF == n - 1
     assert got == [_small(i) for i in range(n)]
     assert b.stats["messages_received"] == n and b.stats["rx_buffered"] == 0
+    assert b.stats["dropped"]["bad_ssn"] == 0
+
+
+def test_stale_ssn_is_dropped_and_counted() -> None:
+    # RFC 9260 §6.6: a stream's SSNs are delivered in order, so a new TSN
+    # carrying an SSN already delivered (or already waiting) is a protocol
+    # error: dropped, and counted, never silently.
+    a, b, net = connected(seed=91)
+    a.send(0, 53, _small(0))
+    pkt = a.poll_transmit(net.now)
+    assert pkt is not None
+    t0 = [c for c in sctp.Packet.parse(pkt).chunks if isinstance(c, sctp.DataChunk)][0].tsn
+    b.handle_packet(pkt, net.now)
+
+    def data(tsn_offset: int, ssn: int) -> sctp.DataChunk:
+        return sctp.DataChunk(flags=3, tsn=(t0 + tsn_offset) & 0xFFFFFFFF, stream_id=0,
+                              stream_seq=ssn, protocol=53, user_data=_small(tsn_offset))
+
+    b.handle_packet(raw_packet(b.local_tag, data(1, 0)), net.now)  # SSN 0 again
+    b.handle_packet(raw_packet(b.local_tag, data(2, 5), data(3, 5)), net.now)  # 5 waits twice
+    delivered = [e[3] for e in b.poll_events() if e[0] == EVENT_DATA]
+    assert delivered == [_small(0)]
+    assert b.stats["dropped"]["bad_ssn"] == 2
 
 
 def test_hole_behind_a_full_window_of_small_ordered_messages() -> None:
